@@ -1,0 +1,1 @@
+"""Plain types and the shared vocabulary. No I/O here."""

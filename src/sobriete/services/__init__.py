@@ -1,0 +1,1 @@
+"""Use cases people run (import, analyse, report), persistence and jobs."""

@@ -1,0 +1,89 @@
+"""Opening a store: the URL decides the engine; the schema is brought to head by Alembic."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from sobriete.domain.errors import StoreError
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+ENV_URL = "SOBRIETE_DB_URL"
+
+
+def default_url() -> str:
+    """``$SOBRIETE_DB_URL`` or an SQLite file in the current directory."""
+    return os.environ.get(ENV_URL) or "sqlite:///sobriete.sqlite"
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    # WAL: readers never block the writer; NORMAL is durable at each checkpoint in WAL mode.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def _alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+@dataclass
+class Store:
+    """A handle on one database. Cheap to keep; ``close()`` releases connections."""
+
+    engine: Engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
+    """Open (and by default create or upgrade) the store at ``url``.
+
+    ``sqlite:///path.sqlite`` (the embedded default) or ``postgresql+psycopg://...``;
+    ``postgresql://`` is accepted and mapped to psycopg 3.
+    """
+    url = url or default_url()
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StoreError(f"invalid database URL {url!r}: {exc}") from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    store = Store(engine)
+    if migrate:
+        upgrade(store)
+    return store
+
+
+def upgrade(store: Store) -> None:
+    """Bring the schema to the newest Alembic revision (a no-op when already there)."""
+    cfg = _alembic_config(store.engine.url.render_as_string(hide_password=False))
+    try:
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    except OperationalError as exc:
+        raise StoreError(f"cannot open the store at {store.engine.url!r}: {exc.orig}") from None

@@ -1,0 +1,180 @@
+"""Tables. Timestamps of readings are integer epoch seconds UTC (interval start): compact,
+fast to bulk-load on both engines and unambiguous across DST. Other times are timezone-aware.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _tz() -> DateTime:
+    return DateTime(timezone=True)
+
+
+portfolio = Table(
+    "portfolio", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+)
+territory = Table(
+    "territory", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("portfolio_id", ForeignKey("portfolio.id"), nullable=False),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+)
+commune = Table(
+    "commune", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("territory_id", ForeignKey("territory.id"), nullable=False),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+)
+site = Table(
+    "site", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("commune_id", ForeignKey("commune.id"), nullable=False),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+)
+building = Table(
+    "building", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("site_id", ForeignKey("site.id"), nullable=False),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("activity", String(32), nullable=False),
+    Column("floor_area_m2", Float),
+    Column("heating_system", String(32), nullable=False),
+    Column("climate_zone", String(4), nullable=False),
+    Column("calendar_json", Text),
+)
+# One row per measured channel: a meter, a zone sensor, or one quantity of a weather station.
+series = Table(
+    "series", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(128), nullable=False),
+    Column("quantity", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),  # meter | sensor | weather
+    Column("subkind", String(32)),  # electricity, gas, temperature, ...
+    Column("building_id", ForeignKey("building.id")),
+    Column("zone_code", String(64)),
+    Column("step_s", Integer),
+    Column("subscribed_power_kva", Float),
+    UniqueConstraint("key", "quantity", name="uq_series_key_quantity"),
+)
+reading = Table(
+    "reading", metadata,
+    Column("series_id", Integer, primary_key=True, autoincrement=False),
+    Column("start_s", BigInteger, primary_key=True, autoincrement=False),
+    Column("duration_s", Integer, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("import_id", Integer, nullable=False),
+    sqlite_with_rowid=False,
+)
+# Nothing lost: a re-import that changes a stored value keeps the previous one here.
+reading_revision = Table(
+    "reading_revision", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("series_id", Integer, nullable=False, index=True),
+    Column("start_s", BigInteger, nullable=False),
+    Column("old_value", Float, nullable=False),
+    Column("new_value", Float, nullable=False),
+    Column("old_import_id", Integer, nullable=False),
+    Column("new_import_id", Integer, nullable=False),
+)
+import_batch = Table(
+    "import_batch", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("source_sha256", String(64)),
+    Column("format", String(32), nullable=False),
+    Column("started_at", _tz(), nullable=False),
+    Column("finished_at", _tz()),
+    Column("rows_in", BigInteger, nullable=False, default=0),
+    Column("rows_new", BigInteger, nullable=False, default=0),
+    Column("rows_unchanged", BigInteger, nullable=False, default=0),
+    Column("rows_revised", BigInteger, nullable=False, default=0),
+    Column("status", String(16), nullable=False),
+    Column("message", Text),
+)
+tempo_day = Table(
+    "tempo_day", metadata,
+    Column("day", Date, primary_key=True),
+    Column("color", String(8), nullable=False),
+    Column("import_id", Integer, nullable=False),
+)
+ecowatt_day = Table(
+    "ecowatt_day", metadata,
+    Column("day", Date, primary_key=True),
+    Column("level", Integer, nullable=False),
+    Column("message", Text),
+    Column("generated_at", _tz()),
+    Column("import_id", Integer, nullable=False),
+)
+ecowatt_hour = Table(
+    "ecowatt_hour", metadata,
+    Column("day", Date, primary_key=True),
+    Column("hour", Integer, primary_key=True, autoincrement=False),
+    Column("level", Integer, nullable=False),
+)
+quality_issue = Table(
+    "quality_issue", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("series_id", ForeignKey("series.id"), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("start_utc", _tz(), nullable=False),
+    Column("end_utc", _tz(), nullable=False),
+    Column("n_points", Integer, nullable=False),
+    Column("message_fr", Text, nullable=False),
+    Column("message_en", Text, nullable=False),
+    Column("evidence_json", Text, nullable=False),
+    Column("check_version", String(16), nullable=False),
+    Column("checked_at", _tz(), nullable=False),
+)
+job_footprint = Table(
+    "job_footprint", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("job", String(64), nullable=False),
+    Column("started_at", _tz(), nullable=False),
+    Column("wall_s", Float, nullable=False),
+    Column("cpu_s", Float, nullable=False),
+    Column("peak_rss_mb", Float, nullable=False),
+    Column("energy_wh", Float, nullable=False),
+    Column("co2_g", Float, nullable=False),
+    Column("method", Text, nullable=False),
+    Column("details_json", Text),
+)
+mqtt_dead_letter = Table(
+    "mqtt_dead_letter", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("received_at", _tz(), nullable=False),
+    Column("topic", Text, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("reason", Text, nullable=False),
+)
