@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from sobriete.domain.errors import StoreError
 
@@ -69,7 +69,12 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed)
+    try:
+        engine = create_engine(parsed)
+    except NoSuchModuleError:
+        raise StoreError(
+            f"unsupported database URL {url!r}: use sqlite:///file.sqlite or postgresql://..."
+        ) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     store = Store(engine)

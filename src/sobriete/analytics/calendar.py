@@ -1,0 +1,112 @@
+"""Occupancy calendars: which instants a building is occupied, and what kind of day each is.
+
+Public holidays and school holidays by zone come from the ``holidays`` package. Its school
+calendars do not cover every year (none before 2019 in the versions tested): for such years
+the result carries a warning instead of silently treating every school day as a term day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+import holidays
+import numpy as np
+import pandas as pd
+
+from sobriete.domain.portfolio import OccupancyCalendar
+
+
+class DayType(StrEnum):
+    WORKDAY = "workday"  # a weekday with opening hours, term time
+    CLOSED_WEEKDAY = "closed_weekday"  # a weekday without opening hours (e.g. Wednesday)
+    WEEKEND = "weekend"
+    PUBLIC_HOLIDAY = "public_holiday"
+    SCHOOL_HOLIDAY = "school_holiday"
+    CLOSURE = "closure"  # a declared closure period (works, crisis, summer shutdown)
+
+
+@dataclass(frozen=True)
+class CalendarResult:
+    day_type: pd.Series  # indexed by local calendar date
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _years(days: pd.DatetimeIndex) -> list[int]:
+    return sorted(set(days.year.tolist()))
+
+
+def public_holidays(years: list[int]) -> dict[date, str]:
+    return dict(holidays.country_holidays("FR", years=years, language="fr"))
+
+
+def school_holidays(zone: str, years: list[int]) -> tuple[dict[date, str], list[int]]:
+    """School-holiday days of ``zone`` and the years the package has no data for."""
+    found: dict[date, str] = {}
+    missing = []
+    for y in years:
+        days = holidays.country_holidays(
+            "FR", subdiv=zone, years=y, categories=("school",), language="fr"
+        )
+        if len(days) == 0:
+            missing.append(y)
+        found.update(days)
+    return found, missing
+
+
+def day_types(
+    calendar: OccupancyCalendar,
+    start: date,
+    end: date,
+    closures: list[tuple[date, date]] | None = None,
+) -> CalendarResult:
+    """Day type of every local date in [start, end], closures (inclusive ranges) first."""
+    days = pd.date_range(start, end, freq="D")
+    iso = days.isocalendar().day.to_numpy()
+    open_days = np.array([calendar.weekly.get(int(d)) is not None for d in iso])
+    out = np.where(iso >= 6, DayType.WEEKEND.value, DayType.WORKDAY.value).astype(object)
+    out[(iso < 6) & ~open_days] = DayType.CLOSED_WEEKDAY.value
+    warnings: list[str] = []
+    years = _years(days)
+    as_dates = days.date
+    if calendar.closed_on_school_holidays:
+        school, missing = school_holidays(calendar.school_zone, years)
+        if missing:
+            warnings.append(
+                f"no school-holiday calendar for {calendar.school_zone} in {missing}: "
+                "those years are treated as term time"
+            )
+        is_school = np.fromiter((d in school for d in as_dates), bool, len(days))
+        out[is_school] = DayType.SCHOOL_HOLIDAY.value
+    if calendar.closed_on_public_holidays:
+        pub = public_holidays(years)
+        is_pub = np.fromiter((d in pub for d in as_dates), bool, len(days))
+        out[is_pub] = DayType.PUBLIC_HOLIDAY.value
+    for a, b in closures or []:
+        out[(days >= pd.Timestamp(a)) & (days <= pd.Timestamp(b))] = DayType.CLOSURE.value
+    series = pd.Series(out, index=pd.Index(as_dates, name="local_date"), name="day_type")
+    return CalendarResult(series, tuple(warnings))
+
+
+def occupied(
+    calendar: OccupancyCalendar,
+    instants_utc: pd.DatetimeIndex,
+    closures: list[tuple[date, date]] | None = None,
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """True where the building is occupied at each UTC instant (local opening hours)."""
+    if len(instants_utc) == 0:
+        return np.zeros(0, bool), ()
+    local = instants_utc.tz_convert(calendar.timezone)
+    local_dates = local.normalize().tz_localize(None)
+    types = day_types(calendar, local_dates.min().date(), local_dates.max().date(), closures)
+    open_day = types.day_type.reindex(local_dates.date).to_numpy() == DayType.WORKDAY.value
+    minutes = (local.hour * 60 + local.minute).to_numpy()
+    iso = local.isocalendar().day.to_numpy()
+    inside = np.zeros(len(local), bool)
+    for weekday, spans in calendar.weekly.items():
+        on_day = iso == weekday
+        for s in spans:
+            lo, hi = s.start.hour * 60 + s.start.minute, s.end.hour * 60 + s.end.minute
+            inside |= on_day & (minutes >= lo) & (minutes < hi)
+    return inside & open_day, types.warnings

@@ -1,0 +1,140 @@
+"""The store on both engines: migrations, idempotent bulk writes, the overlap rule, the estate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from sobriete.domain.errors import StoreError
+from sobriete.domain.portfolio import (
+    ActivityCategory,
+    Building,
+    Commune,
+    Meter,
+    MeterKind,
+    Portfolio,
+    Sensor,
+    SensorKind,
+    Site,
+    Territory,
+    Zone,
+)
+from sobriete.services.store import open_store, write_readings
+from sobriete.services.store.estate import load_portfolio, save_portfolio
+from sobriete.services.store.readings import read_series
+from sobriete.services.store.schema import metadata
+
+
+def _frame(n: int, start: str = "2024-03-30", key: str = "m1", value0: float = 0.0):
+    idx = pd.date_range(start, periods=n, freq="30min", tz="UTC")
+    return pd.DataFrame({
+        "series_key": key, "quantity": "energy_kwh", "start_utc": idx,
+        "duration_s": 1800, "value": value0 + np.arange(n, dtype=float) * 0.25,
+    })
+
+
+def test_migrations_match_the_tables(any_store_url):
+    store = open_store(any_store_url)
+    open_store(any_store_url).close()  # second open: already at head, nothing to do
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        tables = set(inspect(conn).get_table_names())
+    store.close()
+    assert diff == []
+    assert {"reading", "series", "import_batch", "job_footprint", "mqtt_dead_letter"} <= tables
+
+
+def test_reimport_changes_nothing_and_revisions_are_kept(any_store_url):
+    store = open_store(any_store_url)
+    first = _frame(2000)
+    with store.engine.begin() as c:
+        a = write_readings(c, first, import_id=1)
+    with store.engine.begin() as c:
+        b = write_readings(c, first, import_id=2)
+    assert (a.rows_new, b.rows_new, b.rows_unchanged, b.rows_revised) == (2000, 0, 2000, 0)
+
+    # An overlapping import: half old, half new, three corrected values.
+    second = _frame(2000, start="2024-04-20")
+    overlap = first[first.start_utc >= second.start_utc.min()]
+    corrected = pd.concat([overlap, second]).drop_duplicates("start_utc", keep="first")
+    corrected.loc[corrected.index[:3], "value"] += 1.0
+    with store.engine.begin() as c:
+        d = write_readings(c, corrected, import_id=3)
+    n_overlap = len(overlap)
+    assert d.rows_revised == 3
+    assert d.rows_unchanged == n_overlap - 3
+    assert d.rows_new == len(corrected) - n_overlap
+    with store.engine.connect() as c:
+        stored = read_series(c, "m1", "energy_kwh")
+        rev = c.exec_driver_sql(
+            "SELECT old_value, new_value, old_import_id, new_import_id FROM reading_revision"
+        ).all()
+    store.close()
+    assert len(stored) == 2000 + d.rows_new
+    assert stored.start_utc.is_monotonic_increasing
+    assert len(rev) == 3 and all(r[1] - r[0] == pytest.approx(1.0) for r in rev)
+    assert {(r[2], r[3]) for r in rev} == {(1, 3)}
+
+
+def test_a_failed_transaction_writes_nothing(any_store_url):
+    store = open_store(any_store_url)
+    with pytest.raises(RuntimeError), store.engine.begin() as c:
+        write_readings(c, _frame(500), import_id=1)
+        raise RuntimeError("crash in the middle of an import")
+    with store.engine.connect() as c:
+        assert c.exec_driver_sql("SELECT count(*) FROM reading").scalar_one() == 0
+    store.close()
+
+
+def test_dst_and_utc_roundtrip(sqlite_url):
+    store = open_store(sqlite_url)
+    f = _frame(200, start="2024-10-26T20:00")  # crosses the October DST change in Paris
+    with store.engine.begin() as c:
+        write_readings(c, f, import_id=1)
+    with store.engine.connect() as c:
+        back = read_series(c, "m1", "energy_kwh")
+    store.close()
+    pd.testing.assert_series_equal(
+        back.start_utc.reset_index(drop=True), f.start_utc.reset_index(drop=True),
+        check_dtype=False, check_names=False,
+    )
+    assert back.value.sum() == pytest.approx(f.value.sum())
+
+
+def _portfolio(area: float = 1200.0) -> Portfolio:
+    b = Building(
+        code="ECOLE-JAURES", name="École Jean Jaurès", activity=ActivityCategory.SCHOOL,
+        floor_area_m2=area,
+        meters=(Meter(code="30001234567890", kind=MeterKind.ELECTRICITY, step_s=1800),
+                Meter(code="GI123456", kind=MeterKind.GAS)),
+        zones=(Zone(code="Z1", sensors=(Sensor(code="Z1-T", kind=SensorKind.TEMPERATURE),)),),
+    )
+    return Portfolio(code="MGP", name="Métropole", territories=(
+        Territory(code="T1", name="Territoire 1", communes=(
+            Commune(code="93048", name="Montreuil", sites=(
+                Site(code="S1", name="Groupe scolaire", buildings=(b,)),)),)),))
+
+
+def test_estate_roundtrip_and_idempotence(any_store_url):
+    store = open_store(any_store_url)
+    with store.engine.begin() as c:
+        first = save_portfolio(c, _portfolio())
+    with store.engine.begin() as c:
+        again = save_portfolio(c, _portfolio())
+    with store.engine.begin() as c:
+        changed = save_portfolio(c, _portfolio(area=1300.0))
+    with store.engine.connect() as c:
+        loaded = load_portfolio(c)
+    store.close()
+    assert first.created == 8 and again.created == 0 and again.updated == 0
+    assert changed.updated == 1 and changed.created == 0
+    assert loaded == _portfolio(area=1300.0)
+
+
+def test_bad_url_is_a_typed_error(tmp_path):
+    with pytest.raises(StoreError):
+        open_store("notadb:///x")
