@@ -1,0 +1,113 @@
+"""Per-building summary of what the store holds: coverage, consumption per m², a load curve.
+
+Pure: it receives the estate, the readings and the quality issues, and returns figures and
+tables; the services layer decides where they come from and where they go.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass, field
+
+import matplotlib
+
+matplotlib.use("Agg")  # no screen on servers; must precede pyplot
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from sobriete.domain import columns as C  # noqa: E402
+from sobriete.domain.portfolio import Building, Meter  # noqa: E402
+from sobriete.domain.quality import QualityIssue  # noqa: E402
+
+
+@dataclass
+class MeterSummary:
+    code: str
+    kind: str
+    first_utc: pd.Timestamp | None
+    last_utc: pd.Timestamp | None
+    n_readings: int
+    coverage_pct: float | None  # readings present / intervals expected at the nominal step
+    total_kwh: float
+    last_full_year: int | None
+    last_full_year_kwh: float | None
+    kwh_per_m2_year: float | None
+    issues_by_kind: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class BuildingSummary:
+    code: str
+    name: str
+    commune: str
+    activity: str
+    floor_area_m2: float | None
+    meters: list[MeterSummary]
+    plot_png: bytes | None = None
+
+
+def _step_s(frame: pd.DataFrame, meter: Meter) -> int | None:
+    if meter.step_s:
+        return meter.step_s
+    d = frame[C.DURATION_S]
+    return int(d.mode().iloc[0]) if len(d) and d.mode().iloc[0] > 0 else None
+
+
+def summarise_meter(
+    meter: Meter, frame: pd.DataFrame, area_m2: float | None, issues: list[QualityIssue]
+) -> MeterSummary:
+    kinds: dict[str, int] = {}
+    for i in issues:
+        kinds[i.kind.value] = kinds.get(i.kind.value, 0) + 1
+    if frame.empty:
+        return MeterSummary(meter.code, meter.kind.value, None, None, 0, None, 0.0, None, None,
+                            None, kinds)
+    start = frame[C.START_UTC]
+    first, last = start.min(), start.max()
+    step = _step_s(frame, meter)
+    coverage = None
+    if step:
+        expected = int((last - first).total_seconds() // step) + 1
+        coverage = 100.0 * len(frame) / expected
+    local_year = start.dt.tz_convert("Europe/Paris").dt.year
+    per_year = frame[C.VALUE].groupby(local_year.to_numpy()).sum()
+    # A full year: the data spans it from its first to its last day.
+    full = [y for y in per_year.index
+            if first <= pd.Timestamp(f"{y}-01-01", tz="Europe/Paris")
+            and last >= pd.Timestamp(f"{y}-12-31 12:00", tz="Europe/Paris")]
+    year = max(full) if full else None
+    year_kwh = float(per_year[year]) if year is not None else None
+    per_m2 = year_kwh / area_m2 if year_kwh is not None and area_m2 else None
+    return MeterSummary(meter.code, meter.kind.value, first, last, len(frame), coverage,
+                        float(frame[C.VALUE].sum()), year, year_kwh, per_m2, kinds)
+
+
+def load_curve_png(building: Building, frames: dict[str, pd.DataFrame], lang: str = "fr") -> bytes:
+    """Daily energy over the whole record (top) and the last two weeks' load curve (bottom)."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5.5), constrained_layout=True)
+    for code, f in frames.items():
+        if f.empty:
+            continue
+        s = f.set_index(C.START_UTC)[C.VALUE].tz_convert("Europe/Paris")
+        top.plot(s.resample("D").sum(min_count=1), lw=0.7, label=code)
+        recent = s[s.index >= s.index.max() - pd.Timedelta(days=14)]
+        step_h = max(f[C.DURATION_S].median(), 1) / 3600
+        bottom.plot(recent / step_h, lw=0.8, label=code)
+    fr = lang == "fr"
+    top.set_title(f"{building.name} — " + ("énergie par jour" if fr else "energy per day"))
+    top.set_ylabel("kWh/j" if fr else "kWh/day")
+    bottom.set_title("Courbe de charge, 14 derniers jours" if fr else "Load curve, last 14 days")
+    bottom.set_ylabel("kW" + (" (moyenne)" if fr else " (mean)"))
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(loc="upper right", fontsize=8)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def png_data_uri(png: bytes | None) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode() if png else ""

@@ -1,0 +1,86 @@
+"""The main job on the embedded default: bundled real data -> SQLite -> checks -> summary.
+
+Re-running it is harmless: every import is idempotent, so a second run reports 0 new rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from sobriete.services.imports import ImportOutcome, import_file
+from sobriete.services.quality_run import QualityOutcome, run_quality
+from sobriete.services.store import Store, open_store
+from sobriete.services.summary_run import SummaryOutcome, write_summary
+
+DATA = resources.files("sobriete") / "data"
+CAMBRIDGE_KEYS = ("b0", "b4", "b8")
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    label_fr: str
+    label_en: str
+    path: str  # relative to the bundled data folder
+    fmt: str
+    options: dict = field(default_factory=dict)
+    rename: dict | None = None
+
+
+def demo_steps() -> list[DemoStep]:
+    wide_utc = {"layout": "wide", "time_column": "timestamp_utc", "timezone": "UTC",
+                "timestamps": "start"}
+    return [
+        DemoStep("Registre des bâtiments", "Building registry", "registry_demo.csv", "registry"),
+        DemoStep("Électricité Cambridge (horaire)", "Cambridge electricity (hourly)",
+                 "cambridge/electricity_kwh_hourly.csv.gz", "meter-csv", wide_utc,
+                 {k: f"{k}-elec" for k in CAMBRIDGE_KEYS}),
+        DemoStep("Gaz Cambridge (horaire)", "Cambridge gas (hourly)",
+                 "cambridge/gas_kwh_hourly.csv.gz", "meter-csv", wide_utc,
+                 {k: f"{k}-gas" for k in CAMBRIDGE_KEYS}),
+        DemoStep("Météo Bedford (horaire)", "Bedford weather (hourly)",
+                 "cambridge/weather_bedford_hourly.csv.gz", "weather-csv",
+                 {"time_column": "timestamp_utc", "timezone": "UTC", "station": "bedford",
+                  "columns": {"air_temperature_c": "temp_air_c",
+                              "relative_humidity_pct": "relative_humidity_pct",
+                              "global_irradiance_w_m2": "ghi_w_m2"}}),
+        DemoStep("Courbe de charge Enedis", "Enedis load curve",
+                 "france/enedis_courbe_de_charge_example.csv", "enedis"),
+        DemoStep("Météo-France Paris-Orly (SYNOP)", "Météo-France Paris-Orly (SYNOP)",
+                 "france/meteofrance_synop_paris_orly_3h_2015_2019.csv.gz", "synop"),
+        DemoStep("Calendrier Tempo", "Tempo calendar", "france/tempo_calendar_2014_2023.csv",
+                 "tempo"),
+    ]
+
+
+@dataclass
+class DemoOutcome:
+    store: Store
+    imports: list[ImportOutcome]
+    quality: QualityOutcome
+    summary: SummaryOutcome
+
+
+def run_demo(
+    out: Path,
+    *,
+    db_url: str | None = None,
+    lang: str = "fr",
+    progress: Callable[[str], None] = lambda _msg: None,
+) -> DemoOutcome:
+    out.mkdir(parents=True, exist_ok=True)
+    store = open_store(db_url or f"sqlite:///{out / 'sobriete-demo.sqlite'}")
+    imports = []
+    for step in demo_steps():
+        progress(step.label_fr if lang == "fr" else step.label_en)
+        with resources.as_file(DATA / step.path) as path:
+            imports.append(import_file(store, path, step.fmt, rename=step.rename,
+                                       **step.options))
+    progress("Contrôle qualité des données" if lang == "fr" else "Data quality checks")
+    quality = run_quality(store)
+    progress("Synthèse HTML" if lang == "fr" else "HTML summary")
+    summary = write_summary(store, out / "synthese.html", lang=lang,
+                            sources=(DATA / "README.md").read_text(encoding="utf-8"))
+    return DemoOutcome(store, imports, quality, summary)
