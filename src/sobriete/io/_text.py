@@ -1,0 +1,500 @@
+"""Shared private helpers of the readers: decoding, delimited tables, line numbers, timestamps.
+
+Every reader goes through these so that the three promises of ``sobriete.io`` hold in one
+place: only ``InputError`` subclasses escape, each error names the 1-based line of the *file*
+(header lines counted), and data rows are never looped over in Python (pyarrow does the work).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
+from sobriete.domain import columns as C
+from sobriete.domain.errors import FormatError, InputError, ValueRangeError
+from sobriete.io.base import sha256_of
+
+Source = str | Path | bytes | bytearray | memoryview
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass
+class RawText:
+    """A decoded file: text with ``\\n`` line ends and no BOM, plus provenance."""
+
+    label: str
+    sha256: str
+    text: str
+    encoding: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_bytes(source: Source, *, name: str | None = None) -> tuple[bytes, str, str]:
+    """Return (plain bytes, label, sha256 of the bytes as given); gunzips transparently."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        label = name or "<bytes>"
+    else:
+        label = name or str(source)
+        try:
+            data = Path(source).read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read the file: {exc.strerror or exc}", file=label) from None
+    digest = sha256_of(data)
+    if data[:2] == _GZIP_MAGIC:
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise FormatError(
+                f"corrupt gzip file: {exc}", file=label, expected="a complete gzip stream"
+            ) from None
+    return data, label, digest
+
+
+def decode(
+    data: bytes, label: str, *, fallback: str | None = None
+) -> tuple[str, str, list[str]]:
+    """UTF-8 (BOM stripped; UTF-16 when it has a BOM), else ``fallback`` if the format allows it.
+
+    French spreadsheet exports are often cp1252; a reader passes ``fallback="cp1252"`` only
+    where that is documented, otherwise undecodable bytes are a FormatError naming the line.
+    """
+    warnings: list[str] = []
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return data.decode("utf-16"), "utf-16", warnings
+        except UnicodeDecodeError as exc:
+            raise FormatError(
+                "invalid UTF-16 text", file=label, expected="UTF-16 text", found=repr(exc.object[exc.start:exc.start + 4])
+            ) from None
+    try:
+        text = data.decode("utf-8-sig")
+        encoding = "utf-8"
+    except UnicodeDecodeError as exc:
+        if fallback is None:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise FormatError(
+                "the file is not valid UTF-8", file=label, line=line,
+                expected="UTF-8 text", found=repr(data[exc.start:exc.start + 4]),
+            ) from None
+        text = data.decode(fallback, errors="replace")
+        encoding = fallback
+        warnings.append(f"{label}: not UTF-8, decoded as {fallback}")
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise FormatError("NUL byte in a text file", file=label, line=line,
+                          expected="text", found="\\x00")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text, encoding, warnings
+
+
+def load_text(source: Source, *, name: str | None = None, fallback: str | None = None) -> RawText:
+    data, label, digest = load_bytes(source, name=name)
+    text, encoding, warnings = decode(data, label, fallback=fallback)
+    if not text.strip():
+        raise FormatError("the file is empty", file=label, expected="data")
+    return RawText(label, digest, text, encoding, warnings)
+
+
+def head_lines(text: str, n: int) -> list[str]:
+    """The first ``n`` lines (fewer if the file is shorter)."""
+    return text.split("\n", n)[:n]
+
+
+def body_after(text: str, n_lines: int) -> str:
+    """The text after the first ``n_lines`` lines."""
+    parts = text.split("\n", n_lines)
+    return parts[n_lines] if len(parts) > n_lines else ""
+
+
+def split_header(line: str, sep: str) -> list[str]:
+    return [c.strip().strip('"').strip() for c in line.split(sep)]
+
+
+def sniff_separator(line: str, candidates: Sequence[str] = (";", "\t", ",")) -> str:
+    """The separator of a header line: the most frequent candidate (``;`` wins ties)."""
+    counts = {s: line.count(s) for s in candidates}
+    best = max(candidates, key=lambda s: counts[s])
+    return best if counts[best] else candidates[0]
+
+
+@dataclass
+class Table:
+    """String columns of a delimited body and the file line of each row."""
+
+    label: str
+    columns: dict[str, pa.ChunkedArray]
+    lines: np.ndarray  # int64, 1-based file line of each row
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def line(self, row: int) -> int:
+        return int(self.lines[row])
+
+
+def _line_bounds(body: bytes) -> tuple[np.ndarray, np.ndarray]:
+    b = np.frombuffer(body, dtype=np.uint8)
+    nl = np.flatnonzero(b == 10)
+    starts = np.concatenate(([0], nl + 1))
+    ends = np.concatenate((nl, [len(b)]))
+    return starts, ends
+
+
+def read_table(
+    body: str, names: Sequence[str], *, sep: str, first_line: int, label: str
+) -> Table:
+    """Parse a headerless delimited ``body`` whose first line is line ``first_line`` of the file.
+
+    Blank lines are skipped (and accounted for in line numbers); a row with the wrong number of
+    fields is a FormatError naming its line.
+    """
+    raw = body.encode("utf-8")
+    starts, ends = _line_bounds(raw)
+    nonblank = np.flatnonzero(ends > starts)
+    lines = nonblank.astype(np.int64) + first_line
+    bad_rows: list[str] = []
+
+    def on_invalid(row) -> str:
+        bad_rows.append(row.text or "")
+        return "skip"
+
+    ncols = len(names)
+    internal = [f"c{i}" for i in range(ncols)]
+    try:
+        tbl = pcsv.read_csv(
+            io.BytesIO(raw),
+            read_options=pcsv.ReadOptions(column_names=internal, block_size=1 << 24),
+            parse_options=pcsv.ParseOptions(
+                delimiter=sep, invalid_row_handler=on_invalid, ignore_empty_lines=True
+            ),
+            convert_options=pcsv.ConvertOptions(
+                column_types={c: pa.string() for c in internal}, strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowException) as exc:
+        raise FormatError(f"unreadable table: {str(exc)[:200]}", file=label,
+                          line=first_line) from None
+    if bad_rows:
+        b = np.frombuffer(raw, dtype=np.uint8)
+        # Separator count per line finds the offending line without a Python loop.
+        counts = np.add.reduceat((b == ord(sep)).astype(np.int64), starts) if len(b) else None
+        line = None
+        if counts is not None:
+            counts = np.where(ends > starts, counts, ncols - 1)
+            wrong = np.flatnonzero(counts != ncols - 1)
+            if len(wrong):
+                line = int(wrong[0]) + first_line
+        raise FormatError(
+            "wrong number of fields", file=label, line=line, expected=f"{ncols} fields "
+            f"separated by {sep!r}", found=bad_rows[0][:80],
+        )
+    if tbl.num_rows != len(lines):
+        raise FormatError(
+            "a quoted field spans several lines", file=label, line=first_line,
+            expected="one record per line",
+        )
+    cols = {n: tbl.column(i) for i, n in enumerate(names)}
+    return Table(label, cols, lines)
+
+
+def column_index(header: Sequence[str], wanted: str, label: str, line: int) -> int:
+    """Index of ``wanted`` in a header (case- and accent-tolerant), else FormatError."""
+    norm = [_fold(h) for h in header]
+    try:
+        return norm.index(_fold(wanted))
+    except ValueError:
+        raise FormatError(
+            "missing column", file=label, line=line, field=wanted,
+            expected=f"a column named {wanted!r}", found=", ".join(header)[:200],
+        ) from None
+
+
+def _fold(s: str) -> str:
+    import unicodedata
+
+    s = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode()
+    return " ".join(s.lower().split())
+
+
+def fold(s: str) -> str:
+    """Lower-case, accent-free, single-spaced: for comparing header labels."""
+    return _fold(s)
+
+
+# --- typed conversions -------------------------------------------------------------------
+
+
+def _first(mask: np.ndarray) -> int | None:
+    idx = np.flatnonzero(mask)
+    return int(idx[0]) if len(idx) else None
+
+
+def _text_at(col: pa.ChunkedArray, i: int) -> str:
+    return str(col[i].as_py())[:60]
+
+
+def to_float(
+    col: pa.ChunkedArray, table: Table, field: str, *, decimal_comma: bool = False,
+    allow_missing: bool = True, missing: Sequence[str] = (),
+) -> np.ndarray:
+    """float64 values, NaN where the cell is empty (or one of ``missing``, like ``mq``)."""
+    s = pc.utf8_trim_whitespace(col)
+    if decimal_comma:
+        s = pc.replace_substring(s, ",", ".")
+    empty = pc.equal(s, "")
+    for token in missing:
+        empty = pc.or_(empty, pc.equal(s, token))
+    empty_np = empty.to_numpy(zero_copy_only=False)
+    s = pc.if_else(empty, pa.scalar(None, pa.string()), s)
+    try:
+        out = pc.cast(s, pa.float64()).to_numpy(zero_copy_only=False)
+        bad = None
+    except pa.ArrowInvalid:
+        out = pd.to_numeric(pd.Series(s.to_numpy(zero_copy_only=False)), errors="coerce")
+        out = out.to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = _first(np.isnan(out) & ~empty_np)
+    out = np.asarray(out, dtype=np.float64)
+    if bad is None:
+        bad = _first(~np.isfinite(out) & ~empty_np)
+    if bad is not None:
+        raise FormatError("not a number", file=table.label, line=table.line(bad), field=field,
+                          expected="a decimal number" + (" (comma decimal)" if decimal_comma
+                                                         else ""),
+                          found=_text_at(col, bad))
+    if not allow_missing and empty_np.any():
+        i = _first(empty_np)
+        raise FormatError("missing value", file=table.label, line=table.line(i), field=field,
+                          expected="a number", found="")
+    return out
+
+
+def _bisect_first_failure(col: pa.ChunkedArray, typ: pa.DataType) -> int:
+    """Index of the first string that ``typ`` rejects: O(n) casts over halving slices."""
+    lo, n = 0, len(col)
+    while n > 1:
+        half = n // 2
+        try:
+            pc.cast(col.slice(lo, half), typ)
+            lo, n = lo + half, n - half
+        except pa.ArrowInvalid:
+            n = half
+    return lo
+
+
+def to_datetime(
+    col: pa.ChunkedArray, table: Table, field: str, *, fmt: str | None = None,
+    tz: str | None = None, ambiguous: str = "infer", nonexistent: str = "raise",
+) -> pd.DatetimeIndex:
+    """Timestamps as a UTC DatetimeIndex (ns).
+
+    With ``fmt=None`` ISO 8601 is expected. Strings with a UTC offset are exact; naive strings
+    are local times of ``tz`` (required). ``ambiguous`` is "infer" (the repeated hour of the
+    autumn change is told apart by the order of rows), "earliest" (summer time) or "latest";
+    ``nonexistent`` is "raise" or "shift_forward".
+    """
+    s = pc.utf8_trim_whitespace(col)
+    if len(s) == 0:
+        return pd.DatetimeIndex([], dtype="datetime64[ns, UTC]")
+    if fmt is None:
+        aware = pc.match_substring_regex(s, r"(Z|[+-]\d\d:?\d\d)$").to_numpy(
+            zero_copy_only=False)
+        typ = pa.timestamp("ns", tz="UTC") if aware[0] else pa.timestamp("ns")
+        try:
+            ts = pc.cast(s, typ)
+        except pa.ArrowInvalid:
+            i = _bisect_first_failure(s, typ)
+            what = "ISO 8601 timestamp" + (" with UTC offset" if aware[0] else " without offset")
+            raise FormatError("bad timestamp", file=table.label, line=table.line(i),
+                              field=field, expected=what, found=_text_at(col, i)) from None
+    else:
+        ts = pc.strptime(s, format=fmt, unit="ns", error_is_null=True)
+        nulls = pc.is_null(ts).to_numpy(zero_copy_only=False)
+        i = _first(nulls)
+        if i is not None:
+            raise FormatError("bad timestamp", file=table.label, line=table.line(i),
+                              field=field, expected=f"format {fmt}", found=_text_at(col, i))
+    idx = pd.DatetimeIndex(ts.to_pandas())
+    if idx.tz is not None:
+        return idx.tz_convert("UTC").as_unit("ns")
+    if tz is None:
+        raise FormatError("timestamps have no UTC offset and no timezone was declared",
+                          file=table.label, line=table.line(0), field=field,
+                          expected="an offset or a timezone option", found=_text_at(col, 0))
+    return localize(idx.as_unit("ns"), tz, table, field, ambiguous=ambiguous,
+                    nonexistent=nonexistent, col=col)
+
+
+def localize(
+    idx: pd.DatetimeIndex, tz: str, table: Table, field: str, *, ambiguous: str = "infer",
+    nonexistent: str = "raise", col: pa.ChunkedArray | None = None,
+    rows: np.ndarray | None = None,
+) -> pd.DatetimeIndex:
+    """Attach ``tz`` to naive local times and convert to UTC, with typed DST errors."""
+    rows = np.arange(len(idx)) if rows is None else rows
+    if tz.upper() == "UTC":
+        return idx.tz_localize("UTC")
+    amb: str | np.ndarray
+    if ambiguous == "infer":
+        amb = "infer"
+    elif ambiguous in ("earliest", "latest"):
+        amb = np.full(len(idx), ambiguous == "earliest")
+    else:
+        raise InputError("bad option", field="ambiguous",
+                         expected="infer, earliest or latest", found=ambiguous)
+    if nonexistent not in ("raise", "shift_forward"):
+        raise InputError("bad option", field="nonexistent", expected="raise or shift_forward",
+                         found=nonexistent)
+    try:
+        local = idx.tz_localize(tz, ambiguous=amb, nonexistent=nonexistent)
+    except Exception as exc:  # noqa: BLE001 - pandas raises several types across versions
+        if "Unknown time zone" in str(exc) or "ZoneInfo" in type(exc).__name__:
+            raise InputError("unknown timezone", field="timezone", expected="an IANA name "
+                             "like Europe/Paris", found=tz) from None
+        probe = idx.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+        i = _first(np.asarray(probe.isna()))
+        i = 0 if i is None else i
+        line = table.line(int(rows[i]))
+        found = str(idx[i])
+        nonex = idx.tz_localize(tz, ambiguous=np.zeros(len(idx), bool), nonexistent="NaT")
+        if bool(nonex[i] is pd.NaT):
+            raise FormatError(
+                "local time that does not exist (spring DST change)", file=table.label,
+                line=line, field=field, expected="a valid Europe/Paris local time or "
+                "nonexistent='shift_forward'", found=found) from None
+        raise FormatError(
+            "ambiguous local time (autumn DST change) that the order of rows cannot resolve",
+            file=table.label, line=line, field=field,
+            expected="timestamps with UTC offsets, or ambiguous='earliest'/'latest'",
+            found=found) from None
+    return local.tz_convert("UTC")
+
+
+# --- output frames -----------------------------------------------------------------------
+
+
+def check_range(values: np.ndarray, quantity: str, table: Table, field: str,
+                rows: np.ndarray | None = None) -> None:
+    """ValueRangeError on the first physically impossible value of ``quantity``."""
+    q = C.QUANTITIES[quantity]
+    bad = np.zeros(len(values), bool)
+    with np.errstate(invalid="ignore"):
+        if q.min_value is not None:
+            bad |= values < q.min_value
+        if q.max_value is not None:
+            bad |= values > q.max_value
+    i = _first(bad)
+    if i is not None:
+        r = i if rows is None else int(rows[i])
+        raise ValueRangeError(
+            f"impossible {quantity}", file=table.label, line=table.line(r), field=field,
+            expected=f"between {q.min_value} and {q.max_value} {q.unit}", found=str(values[i]))
+
+
+def finish_readings(
+    frame: pd.DataFrame, table: Table, warnings: list[str], *, field: str = "value"
+) -> pd.DataFrame:
+    """Validate ranges, sort, drop exact duplicates (warning) and refuse conflicting ones.
+
+    ``frame`` has READING_COLUMNS plus ``_row`` (row index into ``table``).
+    """
+    for q in pd.unique(frame[C.QUANTITY]):
+        sel = (frame[C.QUANTITY] == q).to_numpy()
+        if q not in C.QUANTITIES:
+            raise InputError("unknown quantity", field="quantity",
+                             expected=", ".join(sorted(C.QUANTITIES)), found=str(q))
+        check_range(frame[C.VALUE].to_numpy()[sel], q, table, field,
+                    rows=frame["_row"].to_numpy()[sel])
+    frame = frame.sort_values([C.SERIES_KEY, C.QUANTITY, C.START_UTC, "_row"], kind="stable")
+    key = [C.SERIES_KEY, C.QUANTITY, C.START_UTC]
+    dup = frame.duplicated(key, keep=False).to_numpy()
+    if dup.any():
+        d = frame[dup]
+        exact = d.duplicated([*key, C.DURATION_S, C.VALUE], keep="first")
+        first = d.drop_duplicates([*key, C.DURATION_S, C.VALUE], keep="first")
+        clash = first.duplicated(key, keep=False).to_numpy()
+        if clash.any():
+            pair = first[clash].iloc[:2]
+            lines = [table.line(int(r)) for r in pair["_row"]]
+            raise FormatError(
+                "two different values for the same series and time", file=table.label,
+                line=lines[1], field=field,
+                expected=f"one value per interval (line {lines[0]} already gives "
+                f"{pair[C.VALUE].iloc[0]!r})", found=str(pair[C.VALUE].iloc[1]))
+        n = int(exact.sum())
+        first_line = table.line(int(d[exact.to_numpy()]["_row"].iloc[0]))
+        warnings.append(f"{table.label}: {n} exact duplicate row(s) dropped "
+                        f"(first at line {first_line})")
+        frame = frame.drop(index=d.index[exact.to_numpy()])
+    return readings_frame(frame)
+
+
+def readings_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The canonical dtypes and column order of a long reading frame."""
+    out = pd.DataFrame({
+        C.SERIES_KEY: frame[C.SERIES_KEY].astype(str).to_numpy(dtype=object),
+        C.QUANTITY: frame[C.QUANTITY].astype(str).to_numpy(dtype=object),
+        C.START_UTC: pd.DatetimeIndex(frame[C.START_UTC]).tz_convert("UTC").as_unit("ns"),
+        C.DURATION_S: frame[C.DURATION_S].to_numpy(dtype=np.int64),
+        C.VALUE: frame[C.VALUE].to_numpy(dtype=np.float64),
+    })
+    out[C.SERIES_KEY] = out[C.SERIES_KEY].astype(str)
+    out[C.QUANTITY] = out[C.QUANTITY].astype(str)
+    return out.reset_index(drop=True)
+
+
+def infer_step_s(starts: np.ndarray, groups: np.ndarray | None = None) -> int | None:
+    """Median positive difference (s) of sorted int64-ns times, per group when given."""
+    if len(starts) < 2:
+        return None
+    order = np.lexsort((starts,)) if groups is None else np.lexsort((starts, groups))
+    t = starts[order]
+    d = np.diff(t)
+    if groups is not None:
+        g = groups[order]
+        d = d[g[1:] == g[:-1]]
+    d = d[d > 0]
+    if not len(d):
+        return None
+    return int(np.median(d) // 1_000_000_000)
+
+
+def check_regular(
+    starts_ns: np.ndarray, step_s: int | np.ndarray, table: Table, field: str,
+    groups: np.ndarray | None = None, rows: np.ndarray | None = None,
+) -> None:
+    """Consecutive intervals of a series must be whole multiples of the step apart.
+
+    Gaps are allowed (the quality module reports them); overlaps and off-grid times are not.
+    ``starts_ns`` must already be sorted within each group; ``rows`` maps back to table rows.
+    Equal times pass here: duplicates are judged by ``finish_readings``.
+    """
+    if len(starts_ns) < 2:
+        return
+    d = np.diff(starts_ns)
+    same = np.ones(len(d), bool) if groups is None else groups[1:] == groups[:-1]
+    step_ns = np.asarray(step_s, dtype=np.int64) * 1_000_000_000
+    if step_ns.ndim:
+        step_ns = step_ns[1:]
+    bad = same & (d % step_ns != 0)
+    i = _first(bad)
+    if i is not None:
+        r = i + 1 if rows is None else int(rows[i + 1])
+        raise FormatError(
+            "interval not aligned on the step (overlap or irregular time)", file=table.label,
+            line=table.line(r), field=field,
+            expected="a whole number of steps after the previous row",
+            found=f"{d[i] / 1e9:g} s")
