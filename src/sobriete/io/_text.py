@@ -76,7 +76,8 @@ def decode(
             return data.decode("utf-16"), "utf-16", warnings
         except UnicodeDecodeError as exc:
             raise FormatError(
-                "invalid UTF-16 text", file=label, expected="UTF-16 text", found=repr(exc.object[exc.start:exc.start + 4])
+                "invalid UTF-16 text", file=label, expected="UTF-16 text",
+                found=repr(exc.object[exc.start:exc.start + 4]),
             ) from None
     try:
         text = data.decode("utf-8-sig")
@@ -298,8 +299,9 @@ def _bisect_first_failure(col: pa.ChunkedArray, typ: pa.DataType) -> int:
 def to_datetime(
     col: pa.ChunkedArray, table: Table, field: str, *, fmt: str | None = None,
     tz: str | None = None, ambiguous: str = "infer", nonexistent: str = "raise",
+    keep_naive: bool = False,
 ) -> pd.DatetimeIndex:
-    """Timestamps as a UTC DatetimeIndex (ns).
+    """Timestamps as a UTC DatetimeIndex (ns), or naive when ``keep_naive`` and no offsets.
 
     With ``fmt=None`` ISO 8601 is expected. Strings with a UTC offset are exact; naive strings
     are local times of ``tz`` (required). ``ambiguous`` is "infer" (the repeated hour of the
@@ -330,6 +332,8 @@ def to_datetime(
     idx = pd.DatetimeIndex(ts.to_pandas())
     if idx.tz is not None:
         return idx.tz_convert("UTC").as_unit("ns")
+    if keep_naive:
+        return idx.as_unit("ns")
     if tz is None:
         raise FormatError("timestamps have no UTC offset and no timezone was declared",
                           file=table.label, line=table.line(0), field=field,

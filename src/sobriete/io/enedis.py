@@ -4,7 +4,7 @@ Two layouts are recognised from the first line:
 
 ``enedis-portal`` (customer-portal export, UTF-8 with BOM, ``;``)::
 
-    Identifiant PRM;Type de donnees;Date de debut;Date de fin;Grandeur physique;...;Unite;Pas en minutes
+    Identifiant PRM;Type de donnees;Date de debut;...;Unite;Pas en minutes
     1111111111111;Courbe de charge;29/06/2022;29/07/2023;Energie active;...;W;
     Horodate;Valeur
     2022-07-29T00:30:00+02:00;330
@@ -15,7 +15,7 @@ Two layouts are recognised from the first line:
 
 ``enedis-r63`` (SGE flow R63, flat, one row per point, possibly several PRMs)::
 
-    Identifiant PRM;Date de debut;Date de fin;Grandeur physique;Grandeur metier;Etape metier;Unite;Horodate;Valeur;Nature;Pas
+    Identifiant PRM;Date de debut;Date de fin;...;Unite;Horodate;Valeur;Nature;Pas
     30000000000001;...;W;2023-01-01T00:30:00+01:00;1250;B;PT30M
 
   ``Pas`` is ``PT5M``/``PT10M``/``PT30M`` (any ``PT<n>M`` or ``PT<n>H``). We treat ``Horodate``

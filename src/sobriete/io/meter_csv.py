@@ -1,0 +1,241 @@
+"""Generic meter-reading CSV (any supplier, BMS or spreadsheet export) -> long readings.
+
+Layouts (``layout="auto"`` picks *long* when the header has the meter and value columns):
+
+- **long**: one row per reading, ``meter,timestamp,value`` (names configurable);
+- **wide**: a timestamp column and one column per meter, e.g. ``timestamp_utc,b0,b4,b8``.
+
+Conventions and options:
+
+- separator ``,`` ``;`` or tab, sniffed from the header line unless ``sep`` is given;
+- ``decimal=","`` for French decimal commas; ``None`` (default) switches to comma when the
+  separator is not ``,`` and a value holds a comma;
+- gzip is detected from the content; text is UTF-8 (BOM ok), falling back to cp1252 with a
+  warning because French spreadsheet exports often are cp1252;
+- timestamps: ISO 8601 by default, else ``timestamp_format`` (strptime, e.g. ``%d/%m/%Y %H:%M``).
+  With a UTC offset they are exact. Naive ones are local times of ``timezone``; when
+  ``timezone`` is None it is UTC for a column whose name ends in ``utc`` and Europe/Paris
+  otherwise. The repeated autumn hour is resolved from the order of rows within each meter
+  (``ambiguous="infer"``) or by ``ambiguous="earliest"|"latest"``; a spring-gap time is an
+  error unless ``nonexistent="shift_forward"``. Unresolvable ones are a FormatError.
+- ``timestamps="start"`` (default) or ``"end"``: which edge of the interval a row is stamped
+  with. Output ``start_utc`` is always the start.
+- ``values="interval"`` (default): each value is the consumption of its interval, whose length
+  (``step_s``) is inferred per meter as the median time difference unless given; rows must sit
+  on that grid (gaps allowed). ``values="index"``: cumulative register readings; the output
+  interval runs from one reading to the next with the difference as value (``timestamps`` is
+  then irrelevant). A decreasing index (rollover, meter swap) is a ValueRangeError naming the
+  line, or, with ``on_reset="drop"``, that interval is dropped with a warning.
+- ``quantity`` (default ``energy_kwh``) must be in ``columns.QUANTITIES``; for a sample
+  quantity (``temp_zone_c``...) ``duration_s`` is 0 and values are kept as they are.
+- empty values are dropped with a warning; values outside the quantity's physical range are a
+  ValueRangeError.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.compute as pc
+
+from sobriete.domain import columns as C
+from sobriete.domain.errors import FormatError, InputError, ValueRangeError
+from sobriete.io import _text as T
+from sobriete.io.base import ParsedReadings, SourceInfo
+
+PARSER_VERSION = "1"
+
+
+def read_meter_csv(
+    path: str | Path | bytes,
+    *,
+    layout: str = "auto",
+    meter_column: str = "meter",
+    timestamp_column: str = "timestamp",
+    value_column: str = "value",
+    meters: list[str] | None = None,
+    sep: str | None = None,
+    decimal: str | None = None,
+    timestamp_format: str | None = None,
+    timezone: str | None = None,
+    ambiguous: str = "infer",
+    nonexistent: str = "raise",
+    timestamps: str = "start",
+    values: str = "interval",
+    on_reset: str = "error",
+    step_s: int | None = None,
+    quantity: str = "energy_kwh",
+    name: str | None = None,
+) -> ParsedReadings:
+    """Read a long or wide meter CSV; see the module docstring for every convention.
+
+    ``meters`` restricts a wide file to those columns (default: every non-timestamp column).
+    """
+    _check_options(layout, timestamps, values, on_reset, quantity, decimal, step_s)
+    raw = T.load_text(path, name=name, fallback="cp1252")
+    label = raw.label
+    header_line = T.head_lines(raw.text, 1)[0]
+    sep = sep or T.sniff_separator(header_line)
+    names = T.split_header(header_line, sep)
+    if len(set(names)) != len(names) or "" in names:
+        raise FormatError("empty or repeated column name", file=label, line=1,
+                          expected="distinct column names", found=header_line[:100])
+    folded = [T.fold(n) for n in names]
+    is_long = T.fold(meter_column) in folded and T.fold(value_column) in folded
+    if layout == "long" or (layout == "auto" and is_long):
+        layout = "long"
+    else:
+        layout = "wide"
+    table = T.read_table(T.body_after(raw.text, 1), names, sep=sep, first_line=2, label=label)
+    if not len(table):
+        raise FormatError("no readings", file=label, line=2, expected="data rows")
+    ts_name = _timestamp_name(names, timestamp_column, layout, label)
+    tz = timezone or ("UTC" if T.fold(ts_name).endswith("utc") else "Europe/Paris")
+    naive = T.to_datetime(table.columns[ts_name], table, ts_name, fmt=timestamp_format,
+                          keep_naive=True)
+    if layout == "long":
+        m = names[T.column_index(names, meter_column, label, 1)]
+        v = names[T.column_index(names, value_column, label, 1)]
+        mcol = pc.utf8_trim_whitespace(table.columns[m])
+        empty = pc.equal(mcol, "").to_numpy(zero_copy_only=False)
+        if empty.any():
+            i = int(np.flatnonzero(empty)[0])
+            raise FormatError("empty meter name", file=label, line=table.line(i), field=m,
+                              expected="a meter identifier", found="")
+        enc = pc.dictionary_encode(mcol).combine_chunks()
+        code = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        keys = enc.dictionary.to_pylist()
+        dec = _decimal(decimal, sep, [table.columns[v]])
+        value = T.to_float(table.columns[v], table, v, decimal_comma=dec == ",")
+        rows = np.arange(len(table))
+        utc = _localize_groups(naive, code, tz, table, ts_name, ambiguous, nonexistent)
+    else:
+        chosen = meters or [n for n in names if n != ts_name]
+        for mname in chosen:
+            T.column_index(names, mname, label, 1)
+        if not chosen:
+            raise FormatError("no meter column", file=label, line=1,
+                              expected="a timestamp column and one column per meter")
+        dec = _decimal(decimal, sep, [table.columns[c] for c in chosen])
+        cols = [T.to_float(table.columns[c], table, c, decimal_comma=dec == ",")
+                for c in chosen]
+        n = len(table)
+        utc1 = naive if naive.tz is not None else T.localize(
+            naive, tz, table, ts_name, ambiguous=ambiguous, nonexistent=nonexistent)
+        utc = pd.DatetimeIndex(np.tile(utc1.asi8, len(chosen))).tz_localize("UTC")
+        code = np.repeat(np.arange(len(chosen)), n)
+        keys = list(chosen)
+        value = np.concatenate(cols)
+        rows = np.tile(np.arange(n), len(chosen))
+    warnings = list(raw.warnings)
+    frame = _build(utc.asi8, code, keys, value, rows, table, warnings, timestamps=timestamps,
+                   values=values, on_reset=on_reset, step_s=step_s, quantity=quantity)
+    frame = T.finish_readings(frame, table, warnings)
+    fmt = f"meter-csv-{layout}"
+    meta = {"layout": layout, "timezone": tz, "timestamps": timestamps, "values": values,
+            "sep": sep, "decimal": dec}
+    return ParsedReadings(SourceInfo(label, raw.sha256, fmt, PARSER_VERSION), frame,
+                          tuple(warnings), meta)
+
+
+def _check_options(layout, timestamps, values, on_reset, quantity, decimal, step_s) -> None:
+    allowed = {"layout": (layout, ("auto", "long", "wide")),
+               "timestamps": (timestamps, ("start", "end")),
+               "values": (values, ("interval", "index")),
+               "on_reset": (on_reset, ("error", "drop")),
+               "decimal": (decimal, (None, ".", ","))}
+    for fld, (got, ok) in allowed.items():
+        if got not in ok:
+            raise InputError("bad option", field=fld, expected=" or ".join(map(str, ok)),
+                             found=str(got))
+    if quantity not in C.QUANTITIES:
+        raise InputError("unknown quantity", field="quantity",
+                         expected=", ".join(sorted(C.QUANTITIES)), found=quantity)
+    if values == "index" and not C.QUANTITIES[quantity].is_interval:
+        raise InputError("an index only makes sense for a consumption", field="values",
+                         expected="values='interval' for a sampled quantity", found=values)
+    if step_s is not None and step_s <= 0:
+        raise InputError("bad option", field="step_s", expected="a positive number of seconds",
+                         found=str(step_s))
+
+
+def _timestamp_name(names: list[str], wanted: str, layout: str, label: str) -> str:
+    folded = [T.fold(n) for n in names]
+    if T.fold(wanted) in folded:
+        return names[folded.index(T.fold(wanted))]
+    if layout == "wide":
+        return names[0]
+    return names[T.column_index(names, wanted, label, 1)]
+
+
+def _decimal(decimal: str | None, sep: str, cols) -> str:
+    if decimal is not None:
+        return decimal
+    if sep == ",":
+        return "."
+    has_comma = any(pc.any(pc.match_substring(c, ",")).as_py() for c in cols)
+    return "," if has_comma else "."
+
+
+def _localize_groups(naive, code, tz, table, field, ambiguous, nonexistent) -> pd.DatetimeIndex:
+    if naive.tz is not None:
+        return naive
+    if len(np.unique(code)) == 1:
+        return T.localize(naive, tz, table, field, ambiguous=ambiguous, nonexistent=nonexistent)
+    out = np.empty(len(naive), dtype=np.int64)
+    # One localisation per meter (not per row): "infer" reads the autumn hour's order per meter.
+    for g in np.unique(code):
+        sel = np.flatnonzero(code == g)
+        loc = T.localize(naive[sel], tz, table, field, ambiguous=ambiguous,
+                         nonexistent=nonexistent, rows=sel)
+        out[sel] = loc.asi8
+    return pd.DatetimeIndex(out).tz_localize("UTC")
+
+
+def _build(t_ns, code, keys, value, rows, table, warnings, *, timestamps, values, on_reset,
+           step_s, quantity) -> pd.DataFrame:
+    keep = ~np.isnan(value)
+    if not keep.all():
+        warnings.append(f"{table.label}: {int((~keep).sum())} empty value(s) dropped")
+        t_ns, code, value, rows = t_ns[keep], code[keep], value[keep], rows[keep]
+    order = np.lexsort((rows, t_ns, code))
+    t_ns, code, value, rows = t_ns[order], code[order], value[order], rows[order]
+    q = C.QUANTITIES[quantity]
+    if values == "index":
+        same = code[1:] == code[:-1]
+        dt = np.diff(t_ns)
+        dv = np.diff(value)
+        sel = same & (dt > 0)
+        reset = sel & (dv < 0)
+        if reset.any():
+            i = int(np.flatnonzero(reset)[0])
+            if on_reset == "error":
+                raise ValueRangeError(
+                    "the index decreases (meter rollover or replacement?)", file=table.label,
+                    line=table.line(int(rows[i + 1])), field="value",
+                    expected=f">= {value[i]} (previous reading, line "
+                             f"{table.line(int(rows[i]))}) or on_reset='drop'",
+                    found=str(value[i + 1]))
+            warnings.append(f"{table.label}: {int(reset.sum())} index reset(s) dropped "
+                            f"(first at line {table.line(int(rows[i + 1]))})")
+            sel &= ~reset
+        start, dur, out = t_ns[:-1][sel], dt[sel] // 1_000_000_000, dv[sel]
+        code, rows = code[:-1][sel], rows[1:][sel]
+    elif not q.is_interval:
+        start, dur, out = t_ns, np.zeros(len(t_ns), np.int64), value
+    else:
+        step = step_s or T.infer_step_s(t_ns, code)
+        if not step:
+            raise FormatError("cannot infer the interval length", file=table.label,
+                              expected="two readings per meter or the step_s option")
+        T.check_regular(t_ns, step, table, "timestamp", groups=code, rows=rows)
+        dur = np.full(len(t_ns), step, np.int64)
+        start = t_ns - (dur * 1_000_000_000 if timestamps == "end" else 0)
+        out = value
+    return pd.DataFrame({
+        C.SERIES_KEY: np.asarray(keys, dtype=object)[code], C.QUANTITY: quantity,
+        C.START_UTC: pd.to_datetime(start, utc=True), C.DURATION_S: dur, C.VALUE: out,
+        "_row": rows,
+    })
