@@ -18,6 +18,7 @@ class IssueKind(StrEnum):
     SPIKE = "spike"
     DST_ANOMALY = "dst_anomaly"
     CLOCK_SHIFT = "clock_shift"
+    OFF_GRID = "off_grid"  # timestamps not on the series' regular step
 
 
 class Severity(StrEnum):
@@ -41,3 +42,6 @@ class QualityIssue(BaseModel):
     message_en: str
     evidence: dict[str, float | int | str] = Field(default_factory=dict)
     check_version: str = "1"
+    # Optional so that findings built before this field existed still validate; a series_key
+    # can carry several quantities (a weather station), so reports set it.
+    quantity: str | None = None
