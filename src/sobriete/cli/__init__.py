@@ -49,7 +49,8 @@ def _counts_table(outcomes, lang: str) -> Table:
     table = Table(title="Imports" if not fr else "Imports de données")
     for col in (("Fichier", "File"), ("Format", "Format"), ("Lignes", "Rows"),
                 ("Nouvelles", "New"), ("Inchangées", "Unchanged"), ("Révisées", "Revised")):
-        table.add_column(col[0] if fr else col[1], justify="right" if col[0] != "Fichier" else "left")
+        justify = "left" if col[0] == "Fichier" else "right"
+        table.add_column(col[0] if fr else col[1], justify=justify)
     for o in outcomes:
         c = o.counts
         table.add_row(Path(o.path).name, o.format, f"{c.rows_in:,}", f"{c.rows_new:,}",

@@ -167,6 +167,7 @@ class MqttIngestService:
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
+        c.on_subscribe = self._on_subscribe
         return c
 
     def _connect(self) -> bool:
@@ -213,6 +214,14 @@ class MqttIngestService:
                          options=SubscribeOptions(qos=1, retainHandling=1))
         log.info(_kv("connected", session_present=flags.session_present,
                      generation=self._generation))
+
+    def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _props) -> None:
+        bad = [str(r) for r in reason_codes if r.is_failure]
+        if bad:
+            log.error(_kv("subscribe_refused", topic=f"{self.s.topic_prefix}/#",
+                          reason=repr(", ".join(bad))))
+        else:
+            log.info(_kv("subscribed", topic=f"{self.s.topic_prefix}/#"))
 
     def _on_disconnect(self, _client, _userdata, _flags, reason, _props) -> None:
         self._connected = False

@@ -54,7 +54,9 @@ def build_summaries(store: Store, *, lang: str = "fr") -> list[BuildingSummary]:
     return result
 
 
-def write_summary(store: Store, path: Path, *, lang: str = "fr", sources: str = "") -> SummaryOutcome:
+def write_summary(
+    store: Store, path: Path, *, lang: str = "fr", sources: str = ""
+) -> SummaryOutcome:
     with measured("summary", store):
         buildings = build_summaries(store, lang=lang)
         jobs = ledger(store)

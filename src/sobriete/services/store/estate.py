@@ -48,11 +48,14 @@ def save_portfolio(conn: Connection, pf: Portfolio) -> EstateCounts:
     n = EstateCounts()
     pid = _upsert(conn, S.portfolio, {"code": pf.code}, {"name": pf.name}, n)
     for t in pf.territories:
-        tid = _upsert(conn, S.territory, {"code": t.code}, {"portfolio_id": pid, "name": t.name}, n)
+        tid = _upsert(conn, S.territory, {"code": t.code},
+                      {"portfolio_id": pid, "name": t.name}, n)
         for c in t.communes:
-            cid = _upsert(conn, S.commune, {"code": c.code}, {"territory_id": tid, "name": c.name}, n)
+            cid = _upsert(conn, S.commune, {"code": c.code},
+                          {"territory_id": tid, "name": c.name}, n)
             for s in c.sites:
-                sid = _upsert(conn, S.site, {"code": s.code}, {"commune_id": cid, "name": s.name}, n)
+                sid = _upsert(conn, S.site, {"code": s.code},
+                              {"commune_id": cid, "name": s.name}, n)
                 for b in s.buildings:
                     _save_building(conn, sid, b, n)
     return n
@@ -111,7 +114,8 @@ def load_portfolio(conn: Connection) -> Portfolio | None:
         zones: dict[str, list[Sensor]] = {}
         for c in chans:
             if c["kind"] == "sensor":
-                zones.setdefault(c["zone_code"], []).append(Sensor(code=c["key"], kind=c["subkind"]))
+                sensor = Sensor(code=c["key"], kind=c["subkind"])
+                zones.setdefault(c["zone_code"], []).append(sensor)
         cal = r["calendar_json"]
         return Building(
             code=r["code"], name=r["name"], activity=r["activity"],

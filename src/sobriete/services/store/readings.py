@@ -6,9 +6,9 @@ different value, the **newest import wins** and the previous value is kept in
 ``reading_revision`` together with both import ids, so nothing is lost and every change is
 traceable. Counts of new / unchanged / revised rows are returned and saved on the import batch.
 
-Two paths per series: when the store holds nothing in the incoming time range, rows go
-straight in (COPY on PostgreSQL, batched executemany on SQLite); otherwise they are staged in
-a temporary table and merged with set-based SQL.
+Per series, the stored readings of the incoming time range are read once and compared in
+numpy: new rows go in by the bulk path (COPY on PostgreSQL, batched executemany on SQLite),
+changed rows are revised, identical rows are left alone.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select, update
 
 from sobriete.domain import columns as C
+from sobriete.services.store.schema import reading, reading_revision
 from sobriete.services.store.schema import series as series_t
 
 SQLITE_BATCH = 50_000
@@ -102,15 +103,61 @@ def write_readings(
 
 def _write_series(conn, sid, start_s, dur, val, import_id) -> WriteCounts:
     n = len(start_s)
-    lo, hi = int(start_s.min()), int(start_s.max())
-    existing = conn.exec_driver_sql(
-        "SELECT count(*) FROM reading WHERE series_id = %s AND start_s BETWEEN %s AND %s"
-        % (int(sid), lo, hi)
-    ).scalar_one()
-    if existing == 0:
+    order = np.argsort(start_s, kind="stable")
+    start_s, dur, val = start_s[order], dur[order], val[order]
+    if conn.dialect.name == "postgresql":
+        # Serialise writers of one series (a file import beside the MQTT service): the
+        # compare-then-insert below must not race. SQLite already has a single writer.
+        conn.exec_driver_sql(f"SELECT id FROM series WHERE id = {int(sid)} FOR UPDATE")
+    old_start, old_val, old_import = _existing(conn, sid, int(start_s[0]), int(start_s[-1]))
+    if len(old_start) == 0:
         _insert_fast(conn, sid, start_s, dur, val, import_id)
         return WriteCounts(rows_in=n, rows_new=n)
-    return _merge(conn, sid, start_s, dur, val, import_id)
+    pos = np.minimum(np.searchsorted(old_start, start_s), len(old_start) - 1)
+    known = old_start[pos] == start_s
+    differs = known & ~np.isclose(old_val[pos], val, rtol=SAME_VALUE_RTOL, atol=1e-12)
+    new = ~known
+    if new.any():
+        _insert_fast(conn, sid, start_s[new], dur[new], val[new], import_id)
+    if differs.any():
+        _revise(conn, sid, start_s[differs], dur[differs], val[differs], old_val[pos][differs],
+                old_import[pos][differs], import_id)
+    n_revised = int(differs.sum())
+    return WriteCounts(rows_in=n, rows_new=int(new.sum()), rows_revised=n_revised,
+                       rows_unchanged=int(known.sum()) - n_revised)
+
+
+def _existing(conn, sid, lo: int, hi: int):
+    cur = _raw(conn).cursor()
+    cur.execute(
+        f"SELECT start_s, value, import_id FROM reading WHERE series_id = {int(sid):d}"
+        f" AND start_s BETWEEN {lo:d} AND {hi:d} ORDER BY start_s"
+    )
+    rows = cur.fetchall()
+    cur.close()
+    if not rows:
+        return np.empty(0, "int64"), np.empty(0), np.empty(0, "int64")
+    a = np.array(rows, dtype="float64")
+    return a[:, 0].astype("int64"), a[:, 1], a[:, 2].astype("int64")
+
+
+def _revise(conn, sid, start_s, dur, val, old_val, old_import, import_id) -> None:
+    """Newest import wins; the replaced value is kept in reading_revision."""
+    sid, import_id = int(sid), int(import_id)
+    revisions = [
+        {"series_id": sid, "start_s": s, "old_value": o, "new_value": v,
+         "old_import_id": oi, "new_import_id": import_id}
+        for s, o, v, oi in zip(start_s.tolist(), old_val.tolist(), val.tolist(),
+                               old_import.tolist(), strict=True)
+    ]
+    conn.execute(reading_revision.insert(), revisions)
+    conn.execute(
+        update(reading)
+        .where(reading.c.series_id == bindparam("sid"), reading.c.start_s == bindparam("s"))
+        .values(value=bindparam("v"), duration_s=bindparam("d"), import_id=import_id),
+        [{"sid": sid, "s": s, "v": v, "d": d}
+         for s, v, d in zip(start_s.tolist(), val.tolist(), dur.tolist(), strict=True)],
+    )
 
 
 def _raw(conn: Connection):
@@ -128,14 +175,14 @@ def _columns(sid, start_s, dur, val, import_id):
     }
 
 
-def _insert_fast(conn, sid, start_s, dur, val, import_id, table: str = "reading") -> None:
+def _insert_fast(conn, sid, start_s, dur, val, import_id) -> None:
     cols = _columns(sid, start_s, dur, val, import_id)
     names = ", ".join(cols)
     if conn.dialect.name == "postgresql":
-        _copy(conn, table, cols)
+        _copy(conn, "reading", cols)
         return
     raw = _raw(conn)
-    sql = f"INSERT INTO {table} ({names}) VALUES (?, ?, ?, ?, ?)"
+    sql = f"INSERT INTO reading ({names}) VALUES (?, ?, ?, ?, ?)"
     arrays = [a.tolist() for a in cols.values()]
     n = len(start_s)
     for i in range(0, n, SQLITE_BATCH):
@@ -153,41 +200,6 @@ def _copy(conn, table: str, cols: dict[str, np.ndarray]) -> None:
             buf = io.BytesIO()
             pacsv.write_csv(tbl, buf, opts)
             cp.write(buf.getbuffer())
-
-
-def _merge(conn, sid, start_s, dur, val, import_id) -> WriteCounts:
-    n = len(start_s)
-    conn.exec_driver_sql(
-        "CREATE TEMP TABLE IF NOT EXISTS staged_reading (series_id BIGINT, start_s BIGINT, "
-        "duration_s BIGINT, value DOUBLE PRECISION, import_id BIGINT)"
-    )
-    conn.exec_driver_sql("DELETE FROM staged_reading")
-    _insert_fast(conn, sid, start_s, dur, val, import_id, table="staged_reading")
-    differs = (
-        "abs(r.value - s.value) > %r * (abs(r.value) + abs(s.value)) + 1e-12" % SAME_VALUE_RTOL
-    )
-    joined = "staged_reading s JOIN reading r ON r.series_id = s.series_id AND r.start_s = s.start_s"
-    n_existing = conn.exec_driver_sql(f"SELECT count(*) FROM {joined}").scalar_one()
-    conn.exec_driver_sql(
-        "INSERT INTO reading_revision (series_id, start_s, old_value, new_value, old_import_id,"
-        f" new_import_id) SELECT r.series_id, r.start_s, r.value, s.value, r.import_id,"
-        f" s.import_id FROM {joined} WHERE {differs}"
-    )
-    revised = conn.exec_driver_sql(
-        "UPDATE reading AS r SET value = s.value, duration_s = s.duration_s, import_id ="
-        " s.import_id FROM staged_reading s WHERE r.series_id = s.series_id AND"
-        f" r.start_s = s.start_s AND {differs}"
-    ).rowcount
-    new = conn.exec_driver_sql(
-        "INSERT INTO reading (series_id, start_s, duration_s, value, import_id)"
-        # "WHERE true" lifts SQLite's parsing ambiguity between a join and ON CONFLICT.
-        " SELECT series_id, start_s, duration_s, value, import_id FROM staged_reading"
-        " WHERE true ON CONFLICT (series_id, start_s) DO NOTHING"
-    ).rowcount
-    conn.exec_driver_sql("DELETE FROM staged_reading")
-    return WriteCounts(
-        rows_in=n, rows_new=new, rows_revised=revised, rows_unchanged=n_existing - revised
-    )
 
 
 def read_series(conn: Connection, key: str, quantity: str) -> pd.DataFrame:
