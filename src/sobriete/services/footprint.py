@@ -53,7 +53,7 @@ class _PeakSampler(threading.Thread):
         super().__init__(daemon=True)
         self.proc = psutil.Process()
         self.peak = 0
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def _rss(self) -> int:
         total = self.proc.memory_info().rss
@@ -65,12 +65,12 @@ class _PeakSampler(threading.Thread):
         return total
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             self.peak = max(self.peak, self._rss())
-            self._stop.wait(SAMPLE_S)
+            self._halt.wait(SAMPLE_S)
 
     def stop(self) -> int:
-        self._stop.set()
+        self._halt.set()
         self.join()
         return max(self.peak, self._rss())
 
