@@ -135,7 +135,8 @@ def _dedupe(frame: pd.DataFrame, label: str, warns: list[str], csv: bool) -> pd.
         clash = first.duplicated("day", keep=False).to_numpy()
         if clash.any():
             a, b = first[clash].iloc[:2].itertuples(index=False)
-            where = {"line": int(b.src)} if csv else {"field": f"tempo_like_calendars.values[{b.src}]"}
+            where = ({"line": int(b.src)} if csv
+                     else {"field": f"tempo_like_calendars.values[{b.src}].value"})
             raise FormatError(f"day {a.day.date()} has two colours", file=label, **where,
                               expected=f"one colour per day ({a.tempo_color} at "
                               f"{'line' if csv else 'value'} {a.src})", found=b.tempo_color)
