@@ -30,7 +30,7 @@ class DemoStep:
 
 
 def demo_steps() -> list[DemoStep]:
-    wide_utc = {"layout": "wide", "time_column": "timestamp_utc", "timezone": "UTC",
+    wide_utc = {"layout": "wide", "timestamp_column": "timestamp_utc", "timezone": "UTC",
                 "timestamps": "start"}
     return [
         DemoStep("Registre des bâtiments", "Building registry", "registry_demo.csv", "registry"),
