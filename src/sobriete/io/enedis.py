@@ -44,8 +44,9 @@ from sobriete.io import _text as T
 from sobriete.io.base import ParsedReadings, SourceInfo
 
 PARSER_VERSION = "1"
-_UNITS_POWER = {"w": 1e-3, "kw": 1.0}  # -> kW, times hours
-_UNITS_ENERGY = {"wh": 1e-3, "kwh": 1.0}  # -> kWh
+# Divisors, not factors: v * step / (3600 * 1000) is exact more often than v * step * 1e-3 / 3600.
+_UNITS_POWER = {"w": 1000.0, "kw": 1.0}  # mean power -> kW
+_UNITS_ENERGY = {"wh": 1000.0, "kwh": 1.0}  # energy -> kWh
 
 
 def read_enedis(
@@ -222,9 +223,9 @@ def _to_energy(
     T.check_regular(label_ns[order], step_s[order], table, "Horodate", groups=kcode[order],
                     rows=order)
     ucode, uvals = _codes(unit, n)
-    power = np.array([_UNITS_POWER.get(u.lower(), 0.0) for u in uvals])[ucode]
-    energy_f = np.array([_UNITS_ENERGY.get(u.lower(), 0.0) for u in uvals])[ucode]
-    energy = value * (power * step_s / 3600.0 + energy_f)
+    is_power = np.array([u.lower() in _UNITS_POWER for u in uvals])[ucode]
+    div = np.array([{**_UNITS_POWER, **_UNITS_ENERGY}[u.lower()] for u in uvals])[ucode]
+    energy = np.where(is_power, value * step_s / (3600.0 * div), value / div)
     start = label_ns - (step_s * 1_000_000_000 if conv == "end" else 0)
     keep = ~np.isnan(energy)
     if not keep.all():
