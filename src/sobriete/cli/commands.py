@@ -59,7 +59,7 @@ def _print_buildings(buildings, lang: str) -> None:
     fr = lang == "fr"
     table = Table(title="Bâtiments" if fr else "Buildings")
     for c in (("Bâtiment", "Building"), ("Compteur", "Meter"), ("Complétude %", "Coverage %"),
-              ("kWh dernière année", "kWh last year"), ("kWh/m²/an", "kWh/m²/yr"),
+              ("kWh 12 mois", "kWh 12 months"), ("kWh/m²/an", "kWh/m²/yr"),
               ("Anomalies", "Issues")):
         table.add_column(c[0] if fr else c[1])
     for b in buildings:
@@ -67,8 +67,7 @@ def _print_buildings(buildings, lang: str) -> None:
             table.add_row(
                 b.code, f"{m.code} ({m.kind})",
                 "—" if m.coverage_pct is None else f"{m.coverage_pct:.1f}",
-                "—" if m.last_full_year_kwh is None
-                else f"{m.last_full_year_kwh:,.0f} ({m.last_full_year})",
+                "—" if m.last_12m_kwh is None else f"{m.last_12m_kwh:,.0f}",
                 "—" if m.kwh_per_m2_year is None else f"{m.kwh_per_m2_year:.1f}",
                 str(sum(m.issues_by_kind.values())),
             )

@@ -14,7 +14,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "period": ("Période", "Period"),
     "readings": ("Relevés", "Readings"),
     "coverage": ("Complétude (%)", "Coverage (%)"),
-    "year_kwh": ("Dernière année complète (kWh)", "Last full year (kWh)"),
+    "year_kwh": ("12 derniers mois (kWh)", "Last 12 months (kWh)"),
     "kwh_m2": ("kWh/m²/an", "kWh/m²/yr"),
     "issues": ("Anomalies de données", "Data issues"),
     "none": ("aucune", "none"),

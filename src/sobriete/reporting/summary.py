@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import matplotlib
 
 matplotlib.use("Agg")  # no screen on servers; must precede pyplot
+import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -30,8 +31,7 @@ class MeterSummary:
     n_readings: int
     coverage_pct: float | None  # readings present / intervals expected at the nominal step
     total_kwh: float
-    last_full_year: int | None
-    last_full_year_kwh: float | None
+    last_12m_kwh: float | None  # the 365 days ending with the last reading, when covered
     kwh_per_m2_year: float | None
     issues_by_kind: dict[str, int] = field(default_factory=dict)
 
@@ -62,7 +62,7 @@ def summarise_meter(
         kinds[i.kind.value] = kinds.get(i.kind.value, 0) + 1
     if frame.empty:
         return MeterSummary(meter.code, meter.kind.value, None, None, 0, None, 0.0, None, None,
-                            None, kinds)
+                            kinds)
     start = frame[C.START_UTC]
     first, last = start.min(), start.max()
     step = _step_s(frame, meter)
@@ -70,17 +70,14 @@ def summarise_meter(
     if step:
         expected = int((last - first).total_seconds() // step) + 1
         coverage = 100.0 * len(frame) / expected
-    local_year = start.dt.tz_convert("Europe/Paris").dt.year
-    per_year = frame[C.VALUE].groupby(local_year.to_numpy()).sum()
-    # A full year: the data spans it from its first to its last day.
-    full = [y for y in per_year.index
-            if first <= pd.Timestamp(f"{y}-01-01", tz="Europe/Paris")
-            and last >= pd.Timestamp(f"{y}-12-31 12:00", tz="Europe/Paris")]
-    year = max(full) if full else None
-    year_kwh = float(per_year[year]) if year is not None else None
+    end = last + pd.Timedelta(seconds=int(frame[C.DURATION_S].iloc[-1]))
+    year_kwh = None
+    # Only a record spanning a whole year gives a yearly figure; partial years would mislead.
+    if end - first >= pd.Timedelta(days=365):
+        year_kwh = float(frame.loc[start >= end - pd.Timedelta(days=365), C.VALUE].sum())
     per_m2 = year_kwh / area_m2 if year_kwh is not None and area_m2 else None
     return MeterSummary(meter.code, meter.kind.value, first, last, len(frame), coverage,
-                        float(frame[C.VALUE].sum()), year, year_kwh, per_m2, kinds)
+                        float(frame[C.VALUE].sum()), year_kwh, per_m2, kinds)
 
 
 def load_curve_png(building: Building, frames: dict[str, pd.DataFrame], lang: str = "fr") -> bytes:
@@ -100,6 +97,7 @@ def load_curve_png(building: Building, frames: dict[str, pd.DataFrame], lang: st
     bottom.set_title("Courbe de charge, 14 derniers jours" if fr else "Load curve, last 14 days")
     bottom.set_ylabel("kW" + (" (moyenne)" if fr else " (mean)"))
     for ax in (top, bottom):
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(loc="upper right", fontsize=8)
