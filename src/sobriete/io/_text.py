@@ -192,13 +192,10 @@ def read_table(
     if bad_rows:
         b = np.frombuffer(raw, dtype=np.uint8)
         # Separator count per line finds the offending line without a Python loop.
-        counts = np.add.reduceat((b == ord(sep)).astype(np.int64), starts) if len(b) else None
-        line = None
-        if counts is not None:
-            counts = np.where(ends > starts, counts, ncols - 1)
-            wrong = np.flatnonzero(counts != ncols - 1)
-            if len(wrong):
-                line = int(wrong[0]) + first_line
+        cum = np.concatenate(([0], np.cumsum(b == ord(sep[0]))))
+        counts = np.where(ends > starts, cum[ends] - cum[starts], ncols - 1)
+        wrong = np.flatnonzero(counts != ncols - 1)
+        line = int(wrong[0]) + first_line if len(wrong) else None
         raise FormatError(
             "wrong number of fields", file=label, line=line, expected=f"{ncols} fields "
             f"separated by {sep!r}", found=bad_rows[0][:80],

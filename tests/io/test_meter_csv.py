@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sobriete.domain.errors import FormatError, InputError, ValueRangeError
+from sobriete.io.meter_csv import read_meter_csv
+
+
+def test_cambridge_wide(shared_data, assert_readings):
+    path = shared_data / "cambridge/electricity_kwh_hourly.csv.gz"
+    p = read_meter_csv(path)
+    f = p.frame
+    assert_readings(f)
+    assert p.source.format == "meter-csv-wide"
+    assert sorted(f["series_key"].unique()) == ["b0", "b4", "b8"]
+    assert len(f) == 3 * 52_608
+    assert (f["duration_s"] == 3600).all()
+    raw = pd.read_csv(path)
+    for b in ("b0", "b4", "b8"):
+        assert f.loc[f["series_key"] == b, "value"].sum() == pytest.approx(raw[b].sum())
+    assert f["start_utc"].min() == pd.Timestamp("2015-01-01T00:00Z")
+
+
+def test_long_semicolon_decimal_comma_latin1(assert_readings):
+    text = ("compteur;horodatage;valeur\n"
+            "Mairie-élec;2023-01-02T00:00:00+01:00;1,5\n"
+            "Mairie-élec;2023-01-02T01:00:00+01:00;2,25\n"
+            "École;2023-01-02T00:00:00+01:00;3,0\n"
+            "École;2023-01-02T01:00:00+01:00;3,5\n")
+    p = read_meter_csv(text.encode("cp1252"), meter_column="compteur",
+                       timestamp_column="horodatage", value_column="valeur")
+    assert_readings(p.frame)
+    assert any("cp1252" in w for w in p.warnings)
+    assert p.frame.loc[p.frame["series_key"] == "Mairie-élec", "value"].tolist() == [1.5, 2.25]
+    assert p.frame["start_utc"].min() == pd.Timestamp("2023-01-01T23:00Z")
+
+
+def test_gzip_tab_and_end_convention():
+    text = "timestamp\tm1\n2023-06-01 01:00\t1\n2023-06-01 02:00\t2\n"
+    f = read_meter_csv(gzip.compress(text.encode()), timestamps="end").frame
+    # Naive Paris local time in summer is UTC+2; end-stamped 01:00 starts at 00:00 local.
+    assert f["start_utc"].tolist() == [pd.Timestamp("2023-05-31T22:00Z"),
+                                       pd.Timestamp("2023-05-31T23:00Z")]
+
+
+def _local_hours(day_start: str, day_end: str) -> list[str]:
+    ts = pd.date_range(day_start, day_end, freq="h", tz="Europe/Paris", inclusive="left")
+    return [t.strftime("%Y-%m-%d %H:%M") for t in ts]
+
+
+@pytest.mark.parametrize("day,hours", [("2023-03-26", 23), ("2023-10-29", 25)])
+def test_dst_days_with_naive_local_timestamps(day, hours, assert_readings):
+    nxt = (pd.Timestamp(day) + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+    stamps = _local_hours(f"{day} 00:00", f"{nxt} 00:00")
+    assert len(stamps) == hours
+    text = "meter,timestamp,value\n" + "".join(f"m,{s},1\n" for s in stamps)
+    f = read_meter_csv(text.encode()).frame
+    assert_readings(f)
+    assert len(f) == hours
+    local_days = f["start_utc"].dt.tz_convert("Europe/Paris").dt.date.astype(str)
+    assert (local_days == day).all()
+    assert f["start_utc"].diff().dropna().eq(pd.Timedelta("1h")).all()
+
+
+def test_ambiguous_and_nonexistent_are_typed_errors():
+    text = "meter,timestamp,value\nm,2023-10-29 01:00,1\nm,2023-10-29 02:00,1\nm,2023-10-29 03:00,1\n"
+    with pytest.raises(FormatError) as e:
+        read_meter_csv(text.encode())
+    assert e.value.line == 3 and "ambiguous" in e.value.reason
+    ok = read_meter_csv(text.encode(), ambiguous="latest", step_s=3600).frame
+    assert ok["start_utc"].iloc[1] == pd.Timestamp("2023-10-29T01:00Z")
+    text = "meter,timestamp,value\nm,2023-03-26 01:00,1\nm,2023-03-26 02:00,1\n"
+    with pytest.raises(FormatError) as e:
+        read_meter_csv(text.encode())
+    assert e.value.line == 3 and "does not exist" in e.value.reason
+
+
+def test_index_readings_and_reset():
+    text = ("meter;timestamp;value\nG;2023-01-01T00:00Z;100\nG;2023-01-01T06:00Z;110\n"
+            "G;2023-01-02T00:00Z;150\n")
+    f = read_meter_csv(text.encode(), values="index").frame
+    assert f["value"].tolist() == [10.0, 40.0]
+    assert f["duration_s"].tolist() == [6 * 3600, 18 * 3600]
+    bad = text + "G;2023-01-03T00:00Z;5\n"
+    with pytest.raises(ValueRangeError) as e:
+        read_meter_csv(bad.encode(), values="index")
+    assert e.value.line == 5
+    p = read_meter_csv(bad.encode(), values="index", on_reset="drop")
+    assert len(p.frame) == 2 and any("reset" in w for w in p.warnings)
+
+
+def test_sample_quantity_and_errors():
+    text = "meter,timestamp,value\nroom,2023-01-01T00:00Z,19.5\nroom,2023-01-01T00:07Z,19.7\n"
+    f = read_meter_csv(text.encode(), quantity="temp_zone_c").frame
+    assert (f["duration_s"] == 0).all() and np.allclose(f["value"], [19.5, 19.7])
+    with pytest.raises(InputError):
+        read_meter_csv(text.encode(), quantity="furlongs")
+    with pytest.raises(FormatError) as e:
+        read_meter_csv(b"meter,timestamp,value\nm,2023-01-01T00:00Z,1\nm,2023-01-01T01:00Z,1,2\n")
+    assert e.value.line == 3
+    with pytest.raises(FormatError) as e:
+        read_meter_csv(b"meter,timestamp,value\nm,2023-01-01T00:00Z,1\nm,yesterday,1\n")
+    assert e.value.line == 3 and e.value.field == "timestamp"
+    with pytest.raises(ValueRangeError):
+        read_meter_csv(b"meter,timestamp,value\nm,2023-01-01T00:00Z,-1\nm,2023-01-01T01:00Z,1\n")
