@@ -67,7 +67,8 @@ def test_dst_days_with_naive_local_timestamps(day, hours, assert_readings):
 
 
 def test_ambiguous_and_nonexistent_are_typed_errors():
-    text = "meter,timestamp,value\nm,2023-10-29 01:00,1\nm,2023-10-29 02:00,1\nm,2023-10-29 03:00,1\n"
+    text = ("meter,timestamp,value\nm,2023-10-29 01:00,1\nm,2023-10-29 02:00,1\n"
+            "m,2023-10-29 03:00,1\n")
     with pytest.raises(FormatError) as e:
         read_meter_csv(text.encode())
     assert e.value.line == 3 and "ambiguous" in e.value.reason

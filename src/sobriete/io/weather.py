@@ -257,7 +257,7 @@ def resample_hourly(weather: pd.DataFrame, *, max_gap_h: float = 6, method: str 
     if method == "linear":
         src = src.reindex(src.index.intersection(grid))
     union = src.index.union(grid)
-    t = union.asi8.astype(np.float64) / 3.6e12  # hours
+    t = ((union - union[0]) / pd.Timedelta(hours=1)).to_numpy(dtype=np.float64)
     out, filled, missing = {}, {}, {}
     for col in src.columns:
         s = src[col].reindex(union)
@@ -283,7 +283,7 @@ def weather_to_readings(parsed: ParsedWeather) -> pd.DataFrame:
     values = f.to_numpy(dtype=np.float64).T.ravel()
     frame = pd.DataFrame({
         C.SERIES_KEY: parsed.station, C.QUANTITY: np.repeat(np.asarray(qs, dtype=object), n),
-        C.START_UTC: np.tile(pd.DatetimeIndex(f.index).asi8, len(qs)),
+        C.START_UTC: np.tile(pd.DatetimeIndex(f.index).as_unit("ns").asi8, len(qs)),
         C.DURATION_S: 0, C.VALUE: values,
     })
     frame = frame[~np.isnan(values)]
