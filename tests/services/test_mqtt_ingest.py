@@ -199,3 +199,38 @@ def test_cli_maps_options_to_settings(monkeypatch):
         "sqlite:///x.sqlite", 200, 5.0, "u", "p")
     bad = CliRunner().invoke(ingest, ["mqtt", "--broker", "host:notaport"])
     assert bad.exit_code != 0 and "host:port" in bad.output
+
+
+def test_store_outage_holds_messages_unacknowledged_until_it_is_back(
+    mqtt_broker, sqlite_url, prefix, monkeypatch
+):
+    from sqlalchemy.exc import OperationalError
+
+    real = mqtt_ingest.write_readings
+    calls = {"n": 0}
+
+    def flaky(conn, frame, import_id, *, kind="meter"):
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            raise OperationalError("INSERT ...", {}, Exception("simulated outage"))
+        return real(conn, frame, import_id, kind=kind)
+
+    monkeypatch.setattr(mqtt_ingest, "write_readings", flaky)
+    with running(mqtt_broker, sqlite_url, prefix, batch_size=5) as (svc, _):
+        publish(mqtt_broker, [(f"{prefix}/B/meter/M", _energy(i)) for i in range(5)])
+        _wait(lambda: calls["n"] >= 1, "the first failed flush")
+        assert svc.stats.acked == 0
+        _wait(lambda: _scalar(sqlite_url, "SELECT count(*) FROM reading") == 5, "recovery")
+    assert svc.stats.acked == 5
+    assert _scalar(sqlite_url, "SELECT count(*) FROM mqtt_dead_letter") == 0
+
+
+def test_every_cli_option_is_documented():
+    from pathlib import Path
+
+    from sobriete.cli.ingest import ingest
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "mqtt.md").read_text()
+    for param in ingest.commands["mqtt"].params:
+        for opt in param.opts:
+            assert f"`{opt}" in doc, f"{opt} is not documented in docs/mqtt.md"
