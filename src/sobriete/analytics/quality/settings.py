@@ -77,6 +77,15 @@ class QualitySettings(BaseModel):
         3.0, gt=0, le=24 * 366,
         description="[h] an unusual zero run without abrupt edges is reported from this length",
     )
+    zero_series_share_max: float = Field(
+        0.05, ge=0, le=1,
+        description="[share] a series with more zero readings than this is often zero (gas "
+        "meters, switched loads): there only runs of at least zero_often_min_h are judged",
+    )
+    zero_often_min_h: float = Field(
+        24.0, gt=0, le=24 * 366,
+        description="[h] shortest unusual zero run reported in an often-zero series",
+    )
     zero_error_h: float = Field(
         24.0, gt=0, le=24 * 366,
         description="[h] suspicious zero runs at least this long are errors",
@@ -88,13 +97,15 @@ class QualitySettings(BaseModel):
         "quantities) or of the day (samples) in this many weeks/days gives its expected value",
     )
     spike_z: float = Field(
-        8.0, gt=1, le=1000,
+        6.0, gt=1, le=1000,
         description="[robust z, MAD units] a reading above expected + spike_z x scale is a spike",
     )
     spike_min_excess_ratio: float = Field(
         0.5, ge=0, le=100,
-        description="[ratio] and it must also exceed the expected value by this share of the "
-        "series' median absolute reading (ignores tiny absolute bumps in quiet series)",
+        description="[ratio] and it must exceed the highest neighbour (same hour, context "
+        "periods) by this share of the series' 90th-percentile reading: higher than anything "
+        "seen at that hour nearby, by a clear margin (keeps bursty loads such as gas boilers, "
+        "whose median says little, from flooding the report)",
     )
     spike_max_h: float = Field(
         6.0, gt=0, le=24 * 31,
@@ -121,16 +132,21 @@ class QualitySettings(BaseModel):
         "compared by the clock-shift check",
     )
     clock_max_ssd_ratio: float = Field(
-        0.35, gt=0, le=1,
+        0.2, gt=0, le=1,
         description="[ratio] a shift is reported when the profile misfit at the best lag is at "
         "most this share of the misfit without shift",
     )
     clock_min_correlation: float = Field(
-        0.9, ge=-1, le=1,
+        0.95, ge=-1, le=1,
         description="[correlation] and the shifted profiles correlate at least this well",
     )
     clock_max_lag_h: int = Field(
         6, ge=1, le=12, description="[h] largest clock shift searched for"
+    )
+    dst_double_ratio: float = Field(
+        1.7, gt=1, le=10,
+        description="[ratio] on the autumn DST day, an interval reading at least this many "
+        "times its neighbours' mean is an hour counted twice",
     )
     profile_min_cv: float = Field(
         0.1, ge=0, le=10,
