@@ -320,8 +320,11 @@ def to_datetime(
             raise FormatError("bad timestamp", file=table.label, line=table.line(i),
                               field=field, expected=what, found=_text_at(col, i)) from None
     else:
-        ts = pc.strptime(s, format=fmt, unit="ns", error_is_null=True)
-        nulls = pc.is_null(ts).to_numpy(zero_copy_only=False)
+        # pandas, not pc.strptime: Arrow's strptime accepts 31/02 and rolls it over.
+        parsed = pd.to_datetime(pd.Series(s.to_pandas()), format=fmt, errors="coerce",
+                                utc="%z" in fmt)
+        ts = pa.chunked_array([pa.array(parsed.dt.as_unit("ns"))])
+        nulls = parsed.isna().to_numpy()
         i = _first(nulls)
         if i is not None:
             raise FormatError("bad timestamp", file=table.label, line=table.line(i),
