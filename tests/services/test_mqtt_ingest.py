@@ -27,9 +27,10 @@ def prefix() -> str:
 
 @contextmanager
 def running(broker, url: str, prefix: str, **opts):
+    opts = {"batch_size": 50, "flush_seconds": 0.2, "session_expiry_s": 60,
+            "client_id": f"ingest-{prefix.split('/')[1]}", **opts}
     settings = IngestSettings(host=broker[0], port=broker[1], topic_prefix=prefix, db_url=url,
-                              client_id=f"ingest-{prefix.split('/')[1]}", session_expiry_s=60,
-                              **{"batch_size": 50, "flush_seconds": 0.2, **opts})
+                              **opts)
     svc = MqttIngestService(settings)
     result = {}
     thread = threading.Thread(target=lambda: result.setdefault("rc", svc.run()), daemon=True)
@@ -234,3 +235,44 @@ def test_every_cli_option_is_documented():
     for param in ingest.commands["mqtt"].params:
         for opt in param.opts:
             assert f"`{opt}" in doc, f"{opt} is not documented in docs/mqtt.md"
+
+
+def test_a_crash_between_commit_and_ack_redelivers_and_changes_nothing(
+    mqtt_broker, sqlite_url, prefix, monkeypatch
+):
+    class Crash(Exception):
+        pass
+
+    def crash(self, batch):
+        raise Crash("died after the commit, before any PUBACK")
+
+    monkeypatch.setattr(MqttIngestService, "_ack", crash)
+    settings = IngestSettings(host=mqtt_broker[0], port=mqtt_broker[1], topic_prefix=prefix,
+                              db_url=sqlite_url, client_id=f"crash-{prefix.split('/')[1]}",
+                              session_expiry_s=60, batch_size=5, flush_seconds=0.2)
+    first = MqttIngestService(settings)
+    died = []
+    thread = threading.Thread(target=lambda: died.append(_raises(first.run, Crash)))
+    thread.start()
+    _wait(lambda: first._client is not None and first._client.is_connected(), "connection")
+    time.sleep(0.2)
+    publish(mqtt_broker, [(f"{prefix}/B/meter/M", _energy(i)) for i in range(5)])
+    thread.join(15)
+    assert died == [True]
+    assert _scalar(sqlite_url, "SELECT count(*) FROM reading") == 5
+
+    monkeypatch.undo()
+    with running(mqtt_broker, sqlite_url, prefix, client_id=settings.client_id) as (svc, _):
+        _wait(lambda: svc.stats.acked == 5, "the re-delivered messages, acknowledged")
+    assert svc.stats.readings_new == 0
+    assert _scalar(sqlite_url, "SELECT count(*) FROM reading") == 5
+    assert _rows(sqlite_url, "SELECT status, rows_new, rows_unchanged FROM import_batch"
+                             " ORDER BY id") == [("interrupted", 5, 0), ("ok", 0, 5)]
+
+
+def _raises(fn, exc_type) -> bool:
+    try:
+        fn()
+    except exc_type:
+        return True
+    return False
