@@ -204,7 +204,7 @@ def check_clock_shift(p: Prepared, usable: np.ndarray) -> list[QualityIssue]:
     cand = gb & ga & (k != 0) & (ratio <= st.clock_max_ssd_ratio)
     cand &= corr >= st.clock_min_correlation
     dst_days = {int(prof.day[i]) - prof.day0 for i, _ in _transitions(p)}
-    found: list[tuple[int, int, float, float]] = []  # slot, lag, ratio, corr
+    found: list[tuple[int, int, int, float, float]] = []  # slot, earliest, lag, ratio, corr
     starts, ends = runs(cand)
     for a, b in zip(starts, ends, strict=True):
         # Within one stretch of candidate dates the change itself is where before and after
@@ -213,10 +213,10 @@ def check_clock_shift(p: Prepared, usable: np.ndarray) -> list[QualityIssue]:
         day, lag = int(d[j]), int(k[j])
         if abs(lag) == 1 and any(abs(day - x) <= 3 for x in dst_days):
             continue  # the DST check's business
-        slot = _refine(p, prof, day, bef[j], aft[j], usable)
-        found.append((slot, lag, float(ratio[j]), float(corr[j])))
+        slot, earliest = _refine(p, prof, day, bef[j], aft[j], usable)
+        found.append((slot, earliest, lag, float(ratio[j]), float(corr[j])))
     out = []
-    for n, (slot, lag, r, c) in enumerate(found):
+    for n, (slot, earliest, lag, r, c) in enumerate(found):
         end = found[n + 1][0] if n + 1 < len(found) else p.n
         later_fr = "plus tard" if lag > 0 else "plus tôt"
         later_en = "later" if lag > 0 else "earlier"
@@ -228,14 +228,16 @@ def check_clock_shift(p: Prepared, usable: np.ndarray) -> list[QualityIssue]:
             f"Probable clock shift from {at_en(p.ts(slot), p.tz)} on: the daily profile comes "
             f"{abs(lag)} h {later_en} than before (meter or logger clock off?).",
             {"lag_h": lag, "misfit_ratio": r, "correlation": c,
+             "earliest_start_utc": p.ts(earliest).isoformat(),
              "window_days": w, "max_ratio": st.clock_max_ssd_ratio},
         ))
     return out
 
 
 def _refine(p: Prepared, prof: _Profiles, day: int, bef: np.ndarray, aft: np.ndarray,
-            usable: np.ndarray) -> int:
-    """The slot, within a day of ``day``, best splitting the series into before/after."""
+            usable: np.ndarray) -> tuple[int, int]:
+    """The latest and earliest slots, within a day of ``day``, that best split the series
+    into before/after."""
     d = prof.day - prof.day0
     lo = int(np.searchsorted(d, day - 1))
     hi = int(np.searchsorted(d, day + 2))
@@ -245,4 +247,8 @@ def _refine(p: Prepared, prof: _Profiles, day: int, bef: np.ndarray, aft: np.nda
     ea = np.nan_to_num((v - aft[h]) ** 2)
     cost = np.concatenate(([0.0], np.cumsum(eb))) + np.concatenate(
         (np.cumsum(ea[::-1])[::-1], [0.0]))
-    return lo + int(np.argmin(cost))
+    # Where before and after profiles agree (a closed night) the split is undecidable; take the
+    # last near-best split: the first reading that shows the shift.
+    tol = float(np.median((eb + ea) / 2)) if eb.size else 0.0
+    near = np.flatnonzero(cost <= cost.min() + tol)
+    return lo + int(near[-1]), lo + int(near[0])

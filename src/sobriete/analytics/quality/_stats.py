@@ -73,12 +73,18 @@ def suspicious_zeros(p: Prepared) -> tuple[list[QualityIssue], np.ndarray]:
     typical = float(np.median(pos)) if pos.size else 0.0
     unit = p.q.unit if p.q else ""
     issues = []
-    for i0, i1 in zip(starts, ends, strict=True):
-        length = int(i1 - i0)
-        others = n_fin - length
-        global_rate = (n_zero - length) / others if others > 0 else 1.0
-        r = rate[i0:i1]
-        usual = float(np.where(np.isfinite(r), r, global_rate).mean())
+    for r0, r1 in zip(starts, ends, strict=True):
+        others = n_fin - int(r1 - r0)
+        global_rate = (n_zero - int(r1 - r0)) / others if others > 0 else 1.0
+        r = np.where(np.isfinite(rate[r0:r1]), rate[r0:r1], global_rate)
+        # Trim the zeros that are usual where they are (the closed night before an outage):
+        # the finding covers the unexpected part only.
+        odd = np.flatnonzero(r <= st.zero_usual_rate_max)
+        if odd.size == 0:
+            continue
+        i0, i1 = int(r0 + odd[0]), int(r0 + odd[-1] + 1)
+        length = i1 - i0
+        usual = float(np.median(r[i0 - r0 : i1 - r0]))  # a closed night inside may be usual
         before = v[i0 - 1] if i0 > 0 else np.nan
         after = v[i1] if i1 < p.n else np.nan
         edges = [x for x in (before, after) if np.isfinite(x)]
