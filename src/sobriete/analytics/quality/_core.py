@@ -44,6 +44,13 @@ def _identity(frame: pd.DataFrame) -> tuple[str, str]:
 
 
 def _run(p: Prepared) -> _Result:
+    # Readings near the float limits overflow in sums and squares; the checks then see inf and
+    # still answer, which is all a reading of 1e308 kWh deserves.
+    with np.errstate(all="ignore"):
+        return _run_checks(p)
+
+
+def _run_checks(p: Prepared) -> _Result:
     issues = _basic.check_gaps(p) + _basic.check_duplicates(p) + _basic.check_off_grid(p)
     issues += _basic.check_range(p) + _basic.check_flat_lines(p)
     zero_issues, zero_mask = _stats.suspicious_zeros(p)
