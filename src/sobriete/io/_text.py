@@ -280,6 +280,11 @@ def to_float(
     return out
 
 
+# Readings outside this era are typos (year 23, 9999); it also keeps ns arithmetic safe.
+_MIN_TS = pd.Timestamp("1900-01-01")
+_MAX_TS = pd.Timestamp("2200-12-31")
+
+
 def _bisect_first_failure(col: pa.ChunkedArray, typ: pa.DataType) -> int:
     """Index of the first string that ``typ`` rejects: O(n) casts over halving slices."""
     lo, n = 0, len(col)
@@ -323,6 +328,9 @@ def to_datetime(
         # pandas, not pc.strptime: Arrow's strptime accepts 31/02 and rolls it over.
         parsed = pd.to_datetime(pd.Series(s.to_pandas()), format=fmt, errors="coerce",
                                 utc="%z" in fmt)
+        lo, hi = (_MIN_TS, _MAX_TS) if parsed.dt.tz is None else (
+            _MIN_TS.tz_localize("UTC"), _MAX_TS.tz_localize("UTC"))
+        parsed = parsed.where((parsed >= lo) & (parsed <= hi))
         ts = pa.chunked_array([pa.array(parsed.dt.as_unit("ns"))])
         nulls = parsed.isna().to_numpy()
         i = _first(nulls)
@@ -330,6 +338,12 @@ def to_datetime(
             raise FormatError("bad timestamp", file=table.label, line=table.line(i),
                               field=field, expected=f"format {fmt}", found=_text_at(col, i))
     idx = pd.DatetimeIndex(ts.to_pandas())
+    out_of_era = (idx.year < _MIN_TS.year) | (idx.year > _MAX_TS.year)
+    if out_of_era.any():
+        i = int(np.flatnonzero(out_of_era)[0])
+        raise FormatError("timestamp out of range", file=table.label, line=table.line(i),
+                          field=field, expected=f"a year between {_MIN_TS.year} and "
+                          f"{_MAX_TS.year}", found=_text_at(col, i))
     if idx.tz is not None:
         return idx.tz_convert("UTC").as_unit("ns")
     if keep_naive:
@@ -408,42 +422,64 @@ def check_range(values: np.ndarray, quantity: str, table: Table, field: str,
             expected=f"between {q.min_value} and {q.max_value} {q.unit}", found=str(values[i]))
 
 
+def utc_from_ns(ns: np.ndarray) -> pd.DatetimeIndex:
+    """int64 ns since the epoch -> UTC DatetimeIndex, without per-element conversion."""
+    return pd.DatetimeIndex(np.asarray(ns, dtype=np.int64).view("datetime64[ns]")).tz_localize(
+        "UTC")
+
+
 def finish_readings(
-    frame: pd.DataFrame, table: Table, warnings: list[str], *, field: str = "value"
+    table: Table, warnings: list[str], *, key_codes: np.ndarray, keys: Sequence[str],
+    quantity: str, start_ns: np.ndarray, duration_s: np.ndarray, value: np.ndarray,
+    rows: np.ndarray, field: str = "value",
 ) -> pd.DataFrame:
     """Validate ranges, sort, drop exact duplicates (warning) and refuse conflicting ones.
 
-    ``frame`` has READING_COLUMNS plus ``_row`` (row index into ``table``).
+    Works on integer codes and numpy arrays: sorting and duplicate detection on string
+    columns would cost more than the whole parse.
     """
-    for q in pd.unique(frame[C.QUANTITY]):
-        sel = (frame[C.QUANTITY] == q).to_numpy()
-        if q not in C.QUANTITIES:
-            raise InputError("unknown quantity", field="quantity",
-                             expected=", ".join(sorted(C.QUANTITIES)), found=str(q))
-        check_range(frame[C.VALUE].to_numpy()[sel], q, table, field,
-                    rows=frame["_row"].to_numpy()[sel])
-    frame = frame.sort_values([C.SERIES_KEY, C.QUANTITY, C.START_UTC, "_row"], kind="stable")
-    key = [C.SERIES_KEY, C.QUANTITY, C.START_UTC]
-    dup = frame.duplicated(key, keep=False).to_numpy()
-    if dup.any():
-        d = frame[dup]
-        exact = d.duplicated([*key, C.DURATION_S, C.VALUE], keep="first")
-        first = d.drop_duplicates([*key, C.DURATION_S, C.VALUE], keep="first")
-        clash = first.duplicated(key, keep=False).to_numpy()
-        if clash.any():
-            pair = first[clash].iloc[:2]
-            lines = [table.line(int(r)) for r in pair["_row"]]
+    if quantity not in C.QUANTITIES:
+        raise InputError("unknown quantity", field="quantity",
+                         expected=", ".join(sorted(C.QUANTITIES)), found=str(quantity))
+    check_range(value, quantity, table, field, rows=rows)
+    # Codes follow the sorted key names so the output is sorted by series_key.
+    rank = np.argsort(np.argsort(np.asarray(keys, dtype=object)))
+    kc = rank[key_codes] if len(keys) else key_codes
+    sorted_keys = np.asarray(sorted(keys), dtype=object)
+    order = np.lexsort((rows, start_ns, kc))
+    kc, start_ns, duration_s, value, rows = (a[order] for a in
+                                             (kc, start_ns, duration_s, value, rows))
+    same = np.zeros(len(kc), bool)
+    same[1:] = (kc[1:] == kc[:-1]) & (start_ns[1:] == start_ns[:-1])
+    if same.any():
+        prev = np.flatnonzero(same) - 1
+        exact = (value[prev + 1] == value[prev]) & (duration_s[prev + 1] == duration_s[prev])
+        # An exact copy of the kept row is dropped; compare each repeat with the first row
+        # of its run, so a conflict anywhere in the run is caught.
+        run_start = np.maximum.accumulate(np.where(~same, np.arange(len(same)), 0))
+        first = run_start[prev + 1]
+        exact = (value[prev + 1] == value[first]) & (duration_s[prev + 1] == duration_s[first])
+        if not exact.all():
+            j = int(np.flatnonzero(~exact)[0])
+            i0, i1 = int(first[j]), int(prev[j] + 1)
             raise FormatError(
                 "two different values for the same series and time", file=table.label,
-                line=lines[1], field=field,
-                expected=f"one value per interval (line {lines[0]} already gives "
-                f"{pair[C.VALUE].iloc[0]!r})", found=str(pair[C.VALUE].iloc[1]))
-        n = int(exact.sum())
-        first_line = table.line(int(d[exact.to_numpy()]["_row"].iloc[0]))
-        warnings.append(f"{table.label}: {n} exact duplicate row(s) dropped "
-                        f"(first at line {first_line})")
-        frame = frame.drop(index=d.index[exact.to_numpy()])
-    return readings_frame(frame)
+                line=table.line(int(rows[i1])), field=field,
+                expected=f"one value per interval (line {table.line(int(rows[i0]))} already "
+                f"gives {value[i0]!r})", found=str(value[i1]))
+        warnings.append(f"{table.label}: {int(same.sum())} exact duplicate row(s) dropped "
+                        f"(first at line {table.line(int(rows[prev[0] + 1]))})")
+        keep = ~same
+        kc, start_ns, duration_s, value = kc[keep], start_ns[keep], duration_s[keep], value[keep]
+    key_col = pd.Series(sorted_keys, dtype=str).take(kc).reset_index(drop=True)
+    return pd.DataFrame({
+        C.SERIES_KEY: key_col,
+        C.QUANTITY: pd.Series([quantity], dtype=str).take(np.zeros(len(kc), np.int64))
+        .reset_index(drop=True),
+        C.START_UTC: utc_from_ns(start_ns),
+        C.DURATION_S: np.asarray(duration_s, dtype=np.int64),
+        C.VALUE: np.asarray(value, dtype=np.float64),
+    })
 
 
 def readings_frame(frame: pd.DataFrame) -> pd.DataFrame:

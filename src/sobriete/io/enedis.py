@@ -38,7 +38,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sobriete.domain import columns as C
 from sobriete.domain.errors import FormatError, InputError
 from sobriete.io import _text as T
 from sobriete.io.base import ParsedReadings, SourceInfo
@@ -230,10 +229,8 @@ def _to_energy(
     keep = ~np.isnan(energy)
     if not keep.all():
         warnings.append(f"{table.label}: {int((~keep).sum())} empty value(s) dropped")
-    frame = pd.DataFrame({
-        C.SERIES_KEY: np.asarray(kvals, dtype=object)[kcode[keep]], C.QUANTITY: "energy_kwh",
-        C.START_UTC: pd.to_datetime(start[keep], utc=True),
-        C.DURATION_S: step_s[keep], C.VALUE: energy[keep], "_row": rows[keep],
-    })
-    frame = T.finish_readings(frame, table, warnings, field="Valeur")
+    frame = T.finish_readings(
+        table, warnings, key_codes=kcode[keep], keys=kvals, quantity="energy_kwh",
+        start_ns=start[keep], duration_s=step_s[keep], value=energy[keep], rows=rows[keep],
+        field="Valeur")
     return frame, warnings, int(step_s[0]) if n else 0

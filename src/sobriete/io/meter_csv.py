@@ -130,9 +130,11 @@ def read_meter_csv(
         value = np.concatenate(cols)
         rows = np.tile(np.arange(n), len(chosen))
     warnings = list(raw.warnings)
-    frame = _build(utc.asi8, code, keys, value, rows, table, warnings, timestamps=timestamps,
-                   values=values, on_reset=on_reset, step_s=step_s, quantity=quantity)
-    frame = T.finish_readings(frame, table, warnings)
+    start, dur, out, code, rows = _build(
+        utc.asi8, code, value, rows, table, warnings, timestamps=timestamps, values=values,
+        on_reset=on_reset, step_s=step_s, quantity=quantity)
+    frame = T.finish_readings(table, warnings, key_codes=code, keys=keys, quantity=quantity,
+                              start_ns=start, duration_s=dur, value=out, rows=rows)
     fmt = f"meter-csv-{layout}"
     meta = {"layout": layout, "timezone": tz, "timestamps": timestamps, "values": values,
             "sep": sep, "decimal": dec}
@@ -194,8 +196,9 @@ def _localize_groups(naive, code, tz, table, field, ambiguous, nonexistent) -> p
     return pd.DatetimeIndex(out).tz_localize("UTC")
 
 
-def _build(t_ns, code, keys, value, rows, table, warnings, *, timestamps, values, on_reset,
-           step_s, quantity) -> pd.DataFrame:
+def _build(t_ns, code, value, rows, table, warnings, *, timestamps, values, on_reset, step_s,
+           quantity):
+    """(start ns, duration s, value, key codes, table rows) of the output intervals."""
     keep = ~np.isnan(value)
     if not keep.all():
         warnings.append(f"{table.label}: {int((~keep).sum())} empty value(s) dropped")
@@ -234,8 +237,4 @@ def _build(t_ns, code, keys, value, rows, table, warnings, *, timestamps, values
         dur = np.full(len(t_ns), step, np.int64)
         start = t_ns - (dur * 1_000_000_000 if timestamps == "end" else 0)
         out = value
-    return pd.DataFrame({
-        C.SERIES_KEY: np.asarray(keys, dtype=object)[code], C.QUANTITY: quantity,
-        C.START_UTC: pd.to_datetime(start, utc=True), C.DURATION_S: dur, C.VALUE: out,
-        "_row": rows,
-    })
+    return start, np.asarray(dur, np.int64), out, code, rows
