@@ -10,8 +10,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from sobriete.cli import _counts_table, _db_option, _lang, console, fail, main
-from sobriete.domain.columns import glossary_markdown
 from sobriete.domain.errors import SobrieteError
+from sobriete.reporting.docs import PAGES
 from sobriete.services.footprint import ledger
 from sobriete.services.imports import FORMATS, import_file
 from sobriete.services.quality_run import run_quality
@@ -179,6 +179,11 @@ def footprint(ctx, db_url) -> None:
 
 
 @main.command()
-def glossary() -> None:
-    """Affiche le glossaire des colonnes (docs/glossary.md)."""
-    click.echo(glossary_markdown())
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("docs"),
+              show_default=True)
+def docs(out: Path) -> None:
+    """Régénère les pages de documentation issues du code (glossaire, réglages)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name, page in PAGES.items():
+        (out / name).write_text(page(), encoding="utf-8")
+        click.echo(out / name)

@@ -8,6 +8,7 @@ was refused and why. Every import is measured in the footprint ledger.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -140,7 +141,11 @@ def import_file(
     started = datetime.now(UTC)
     with measured(f"import:{fmt}", store, source=str(path)) as fp:
         try:
-            parsed = reader(path, **options)
+            with warnings.catch_warnings(record=True) as caught:
+                # Readers that return bare frames (Tempo) warn through `warnings`: keep those
+                # as data on the batch instead of letting them scroll past on stderr.
+                warnings.simplefilter("always")
+                parsed = reader(path, **options)
         except InputError as exc:
             bid = _record_rejection(store, path, fmt, started, exc)
             fp.details["rejected_batch"] = bid
@@ -152,14 +157,20 @@ def import_file(
                 started_at=started, status="running", rows_in=0,
             )).inserted_primary_key[0]
             counts = writer(conn, parsed, bid, rename)
-            warnings = tuple(getattr(parsed, "warnings", ()) or ())
+            notes = _warnings_of(parsed, caught)
             conn.execute(S.import_batch.update().where(S.import_batch.c.id == bid).values(
                 finished_at=datetime.now(UTC), status="ok", rows_in=counts.rows_in,
                 rows_new=counts.rows_new, rows_unchanged=counts.rows_unchanged,
-                rows_revised=counts.rows_revised, message="\n".join(warnings) or None,
+                rows_revised=counts.rows_revised, message="\n".join(notes) or None,
             ))
         fp.details.update(batch_id=bid, rows_in=counts.rows_in, rows_new=counts.rows_new)
-    return ImportOutcome(bid, str(path), fmt, "ok", counts, warnings, footprint=fp)
+    return ImportOutcome(bid, str(path), fmt, "ok", counts, notes, footprint=fp)
+
+
+def _warnings_of(parsed, caught: list[warnings.WarningMessage]) -> tuple[str, ...]:
+    found = list(getattr(parsed, "warnings", ()) or ())
+    found += [str(w.message) for w in caught]
+    return tuple(dict.fromkeys(found))  # once each, in order
 
 
 def _record_rejection(store: Store, path: Path, fmt: str, started, exc: InputError) -> int:
