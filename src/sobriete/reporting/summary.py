@@ -45,6 +45,7 @@ class BuildingSummary:
     floor_area_m2: float | None
     meters: list[MeterSummary]
     plot_png: bytes | None = None
+    completeness_png: bytes | None = None
 
 
 def _step_s(frame: pd.DataFrame, meter: Meter) -> int | None:
@@ -109,3 +110,27 @@ def load_curve_png(building: Building, frames: dict[str, pd.DataFrame], lang: st
 
 def png_data_uri(png: bytes | None) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode() if png else ""
+
+
+def completeness_png(monthly: pd.DataFrame, lang: str = "fr") -> bytes | None:
+    """Meters x months heat map of the share of valid readings: where data is missing at a
+    glance. ``monthly`` is ``analytics.quality.completeness(..., freq="MS")``."""
+    if monthly.empty:
+        return None
+    grid = monthly.pivot_table(index="series_key", columns="period_start",
+                               values="completeness", aggfunc="mean")
+    fig, ax = plt.subplots(figsize=(10, 0.45 * len(grid) + 1.2), constrained_layout=True)
+    im = ax.imshow(grid.to_numpy() * 100, aspect="auto", cmap="RdYlGn", vmin=0, vmax=100,
+                   interpolation="nearest")
+    ax.set_yticks(range(len(grid)), grid.index)
+    months = pd.DatetimeIndex(grid.columns)
+    ticks = [i for i, m in enumerate(months) if m.month == 1] or [0]
+    ax.set_xticks(ticks, [months[i].strftime("%Y") for i in ticks])
+    fr = lang == "fr"
+    ax.set_title("Complétude mensuelle des relevés valides (%)" if fr
+                 else "Monthly completeness of valid readings (%)")
+    fig.colorbar(im, ax=ax, fraction=0.03)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    return buf.getvalue()

@@ -5,11 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 from sqlalchemy import select
 
+from sobriete.analytics.quality import completeness
 from sobriete.domain.quality import QualityIssue
 from sobriete.reporting.html import render_summary_html
-from sobriete.reporting.summary import BuildingSummary, load_curve_png, summarise_meter
+from sobriete.reporting.summary import (
+    BuildingSummary,
+    completeness_png,
+    load_curve_png,
+    summarise_meter,
+)
 from sobriete.services.footprint import ledger, measured
 from sobriete.services.store import Store
 from sobriete.services.store import schema as S
@@ -47,10 +54,15 @@ def build_summaries(store: Store, *, lang: str = "fr") -> list[BuildingSummary]:
             frames = {m.code: read_series(conn, m.code, m.quantity) for m in b.meters}
             meters = [summarise_meter(m, frames[m.code], b.floor_area_m2, issues.get(m.code, []))
                       for m in b.meters]
-            png = load_curve_png(b, frames, lang) if any(not f.empty for f in frames.values()) \
-                else None
-            result.append(BuildingSummary(b.code, b.name, commune.name, b.activity.value,
-                                          b.floor_area_m2, meters, png))
+            has_data = any(not f.empty for f in frames.values())
+            monthly = pd.concat(
+                [completeness(f, "MS", expected_step_s=m.step_s)
+                 for m in b.meters if not (f := frames[m.code]).empty]
+            ) if has_data else pd.DataFrame()
+            result.append(BuildingSummary(
+                b.code, b.name, commune.name, b.activity.value, b.floor_area_m2, meters,
+                load_curve_png(b, frames, lang) if has_data else None,
+                completeness_png(monthly, lang)))
     return result
 
 
