@@ -22,6 +22,9 @@ from sobriete.domain.portfolio import Building, Meter  # noqa: E402
 from sobriete.domain.quality import QualityIssue  # noqa: E402
 
 
+LOCAL_TZ = "Europe/Paris"
+
+
 @dataclass
 class MeterSummary:
     code: str
@@ -87,7 +90,7 @@ def load_curve_png(building: Building, frames: dict[str, pd.DataFrame], lang: st
     for code, f in frames.items():
         if f.empty:
             continue
-        s = f.set_index(C.START_UTC)[C.VALUE].tz_convert("Europe/Paris")
+        s = f.set_index(C.START_UTC)[C.VALUE].tz_convert(LOCAL_TZ)
         top.plot(s.resample("D").sum(min_count=1), lw=0.7, label=code)
         recent = s[s.index >= s.index.max() - pd.Timedelta(days=14)]
         step_h = max(f[C.DURATION_S].median(), 1) / 3600
@@ -98,7 +101,11 @@ def load_curve_png(building: Building, frames: dict[str, pd.DataFrame], lang: st
     bottom.set_title("Courbe de charge, 14 derniers jours" if fr else "Load curve, last 14 days")
     bottom.set_ylabel("kW" + (" (moyenne)" if fr else " (mean)"))
     for ax in (top, bottom):
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+        # Ticks and labels in local time: matplotlib would otherwise place and print them in
+        # UTC (midnight in Paris shown as 22:00 or 23:00).
+        locator = mdates.AutoDateLocator(tz=LOCAL_TZ)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=LOCAL_TZ))
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(loc="upper right", fontsize=8)
