@@ -59,3 +59,7 @@ class UnknownReferenceError(InputError):
 
 class StoreError(SobrieteError):
     """The store refused an operation (schema out of date, bad URL, integrity)."""
+
+
+class IntervalOverlapError(StoreError):
+    """Incoming intervals partly overlap stored intervals of another length."""

@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from sobriete.domain import columns as C
-from sobriete.domain.errors import InputError, SobrieteError
+from sobriete.domain.errors import SobrieteError
 from sobriete.io import ecowatt, enedis, meter_csv, registry, tempo, weather
 from sobriete.io.base import SourceInfo, sha256_of
 from sobriete.services.footprint import Footprint, measured
@@ -133,7 +133,8 @@ def import_file(
     **options,
 ) -> ImportOutcome:
     """Import one file of format ``fmt`` (see ``FORMATS``). Raises InputError on bad input
-    after recording the rejection; the store is then exactly as before."""
+    (IntervalOverlapError on a clash with stored intervals) after recording the rejection;
+    the store is then exactly as before."""
     if fmt not in FORMATS:
         raise SobrieteError(f"unknown format {fmt!r}; known: {', '.join(sorted(FORMATS))}")
     reader, writer = FORMATS[fmt]
@@ -146,25 +147,30 @@ def import_file(
                 # as data on the batch instead of letting them scroll past on stderr.
                 warnings.simplefilter("always")
                 parsed = reader(path, **options)
-        except InputError as exc:
-            bid = _record_rejection(store, path, fmt, started, exc)
-            fp.details["rejected_batch"] = bid
+            src = _source_of(parsed, path, fmt)
+            bid, counts, notes = _write(store, parsed, src, writer, rename, started, caught)
+        except SobrieteError as exc:  # bad input, or intervals overlapping stored ones
+            fp.details["rejected_batch"] = _record_rejection(store, path, fmt, started, exc)
             raise
-        src = _source_of(parsed, path, fmt)
-        with store.engine.begin() as conn:
-            bid = conn.execute(S.import_batch.insert().values(
-                source=str(path), source_sha256=src.sha256, format=src.format,
-                started_at=started, status="running", rows_in=0,
-            )).inserted_primary_key[0]
-            counts = writer(conn, parsed, bid, rename)
-            notes = _warnings_of(parsed, caught)
-            conn.execute(S.import_batch.update().where(S.import_batch.c.id == bid).values(
-                finished_at=datetime.now(UTC), status="ok", rows_in=counts.rows_in,
-                rows_new=counts.rows_new, rows_unchanged=counts.rows_unchanged,
-                rows_revised=counts.rows_revised, message="\n".join(notes) or None,
-            ))
         fp.details.update(batch_id=bid, rows_in=counts.rows_in, rows_new=counts.rows_new)
     return ImportOutcome(bid, str(path), fmt, "ok", counts, notes, footprint=fp)
+
+
+def _write(store, parsed, src: SourceInfo, writer: Writer, rename, started, caught):
+    """One transaction: the batch row, the data, the counts — all or nothing."""
+    with store.engine.begin() as conn:
+        bid = conn.execute(S.import_batch.insert().values(
+            source=src.path, source_sha256=src.sha256, format=src.format,
+            started_at=started, status="running", rows_in=0,
+        )).inserted_primary_key[0]
+        counts = writer(conn, parsed, bid, rename)
+        notes = _warnings_of(parsed, caught)
+        conn.execute(S.import_batch.update().where(S.import_batch.c.id == bid).values(
+            finished_at=datetime.now(UTC), status="ok", rows_in=counts.rows_in,
+            rows_new=counts.rows_new, rows_unchanged=counts.rows_unchanged,
+            rows_revised=counts.rows_revised, message="\n".join(notes) or None,
+        ))
+    return bid, counts, notes
 
 
 def _warnings_of(parsed, caught: list[warnings.WarningMessage]) -> tuple[str, ...]:
@@ -173,7 +179,7 @@ def _warnings_of(parsed, caught: list[warnings.WarningMessage]) -> tuple[str, ..
     return tuple(dict.fromkeys(found))  # once each, in order
 
 
-def _record_rejection(store: Store, path: Path, fmt: str, started, exc: InputError) -> int:
+def _record_rejection(store: Store, path: Path, fmt: str, started, exc: SobrieteError) -> int:
     try:
         digest = sha256_of(path.read_bytes())
     except OSError:

@@ -15,18 +15,23 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy.exc import DBAPIError
 
 from sobriete.domain import columns as C
+from sobriete.domain.errors import IntervalOverlapError
 from sobriete.services.store.schema import reading, reading_revision
 from sobriete.services.store.schema import series as series_t
 
 SQLITE_BATCH = 50_000
+# How far back a stored interval may start and still cover an incoming one (bimonthly bills).
+LOOKBACK_S = 70 * 86_400
 COPY_CHUNK = 500_000
 # Values closer than this (relative) are "the same" across re-imports (float round-trips).
 SAME_VALUE_RTOL = 1e-9
@@ -92,13 +97,28 @@ def write_readings(
     missing = [c for c in C.READING_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"reading frame lacks columns {missing}")
-    frame = frame.drop_duplicates([C.SERIES_KEY, C.QUANTITY, C.START_UTC], keep="last")
     groups = frame.groupby([C.SERIES_KEY, C.QUANTITY], sort=True, observed=True)
     ids = series_ids(conn, list(groups.groups.keys()), kind=kind)
+    dbapi_error = conn.dialect.loaded_dbapi.Error
     for pair, part in groups:
         start_s, dur, val = to_arrays(part)
-        total += _write_series(conn, ids[pair], start_s, dur, val, import_id)
+        # The store keeps whole seconds: two readings within one second are one reading.
+        _, last = np.unique(start_s[::-1], return_index=True)
+        keep = np.sort(len(start_s) - 1 - last)
+        try:
+            total += _write_series(conn, ids[pair], start_s[keep], dur[keep], val[keep],
+                                   import_id)
+        except dbapi_error as exc:
+            # The bulk paths use the driver directly: give callers SQLAlchemy's error types.
+            raise DBAPIError.instance(None, None, exc, dbapi_error) from exc
     return total
+
+
+class _Stored(NamedTuple):
+    start: np.ndarray
+    dur: np.ndarray
+    val: np.ndarray
+    imp: np.ndarray
 
 
 def _write_series(conn, sid, start_s, dur, val, import_id) -> WriteCounts:
@@ -109,46 +129,71 @@ def _write_series(conn, sid, start_s, dur, val, import_id) -> WriteCounts:
         # Serialise writers of one series (a file import beside the MQTT service): the
         # compare-then-insert below must not race. SQLite already has a single writer.
         conn.exec_driver_sql(f"SELECT id FROM series WHERE id = {int(sid)} FOR UPDATE")
-    old_start, old_val, old_import = _existing(conn, sid, int(start_s[0]), int(start_s[-1]))
-    if len(old_start) == 0:
+    old = _existing(conn, sid, int(start_s[0]) - LOOKBACK_S, int((start_s + dur).max()))
+    if len(old.start) == 0:
         _insert_fast(conn, sid, start_s, dur, val, import_id)
         return WriteCounts(rows_in=n, rows_new=n)
-    pos = np.minimum(np.searchsorted(old_start, start_s), len(old_start) - 1)
-    known = old_start[pos] == start_s
-    differs = known & ~np.isclose(old_val[pos], val, rtol=SAME_VALUE_RTOL, atol=1e-12)
+    _refuse_overlaps(conn, sid, old, start_s, dur)
+    pos = np.minimum(np.searchsorted(old.start, start_s), len(old.start) - 1)
+    known = old.start[pos] == start_s
+    differs = known & (
+        ~np.isclose(old.val[pos], val, rtol=SAME_VALUE_RTOL, atol=1e-12)
+        | (old.dur[pos] != dur)
+    )
     new = ~known
     if new.any():
         _insert_fast(conn, sid, start_s[new], dur[new], val[new], import_id)
     if differs.any():
-        _revise(conn, sid, start_s[differs], dur[differs], val[differs], old_val[pos][differs],
-                old_import[pos][differs], import_id)
+        _revise(conn, sid, start_s[differs], dur[differs], val[differs],
+                _Stored(*(a[pos][differs] for a in old)), import_id)
     n_revised = int(differs.sum())
     return WriteCounts(rows_in=n, rows_new=int(new.sum()), rows_revised=n_revised,
                        rows_unchanged=int(known.sum()) - n_revised)
 
 
-def _existing(conn, sid, lo: int, hi: int):
+def _refuse_overlaps(conn, sid, old: _Stored, start_s, dur) -> None:
+    """An interval that partly covers stored intervals of another length would count the same
+    energy twice (a 60-min reading over two stored 30-min ones): refuse, naming the first."""
+    left = np.searchsorted(old.start, start_s, "left")
+    right = np.searchsorted(old.start, start_s + dur, "left")
+    exact = (left < len(old.start)) & (old.start[np.minimum(left, len(old.start) - 1)] == start_s)
+    inner = (right - left - exact) > 0  # stored starts strictly inside a new interval
+    prev = left - 1
+    covered = (prev >= 0) & (old.start[prev] + old.dur[prev] > start_s)
+    bad = (dur > 0) & (inner | covered)
+    if bad.any():
+        key = conn.exec_driver_sql(f"SELECT key FROM series WHERE id = {int(sid)}").scalar_one()
+        at = pd.Timestamp(int(start_s[bad][0]), unit="s", tz="UTC")
+        raise IntervalOverlapError(
+            f"series {key!r}: {int(bad.sum())} interval(s) from {at.isoformat()} overlap stored "
+            "intervals of another length; delete or re-import the stored range with the same "
+            "step instead"
+        )
+
+
+def _existing(conn, sid, lo: int, hi: int) -> _Stored:
     cur = _raw(conn).cursor()
     cur.execute(
-        f"SELECT start_s, value, import_id FROM reading WHERE series_id = {int(sid):d}"
-        f" AND start_s BETWEEN {lo:d} AND {hi:d} ORDER BY start_s"
+        f"SELECT start_s, duration_s, value, import_id FROM reading WHERE series_id ="
+        f" {int(sid):d} AND start_s BETWEEN {lo:d} AND {hi:d} ORDER BY start_s"
     )
     rows = cur.fetchall()
     cur.close()
-    if not rows:
-        return np.empty(0, "int64"), np.empty(0), np.empty(0, "int64")
-    a = np.array(rows, dtype="float64")
-    return a[:, 0].astype("int64"), a[:, 1], a[:, 2].astype("int64")
+    a = np.array(rows, dtype="float64").reshape(-1, 4)
+    return _Stored(a[:, 0].astype("int64"), a[:, 1].astype("int64"), a[:, 2],
+                   a[:, 3].astype("int64"))
 
 
-def _revise(conn, sid, start_s, dur, val, old_val, old_import, import_id) -> None:
-    """Newest import wins; the replaced value is kept in reading_revision."""
+def _revise(conn, sid, start_s, dur, val, old: _Stored, import_id) -> None:
+    """Newest import wins; the replaced value and length are kept in reading_revision."""
     sid, import_id = int(sid), int(import_id)
     revisions = [
         {"series_id": sid, "start_s": s, "old_value": o, "new_value": v,
-         "old_import_id": oi, "new_import_id": import_id}
-        for s, o, v, oi in zip(start_s.tolist(), old_val.tolist(), val.tolist(),
-                               old_import.tolist(), strict=True)
+         "old_duration_s": od, "new_duration_s": d, "old_import_id": oi,
+         "new_import_id": import_id}
+        for s, o, v, od, d, oi in zip(start_s.tolist(), old.val.tolist(), val.tolist(),
+                                      old.dur.tolist(), dur.tolist(), old.imp.tolist(),
+                                      strict=True)
     ]
     conn.execute(reading_revision.insert(), revisions)
     conn.execute(

@@ -4,6 +4,8 @@ fast to bulk-load on both engines and unambiguous across DST. Other times are ti
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -17,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 
@@ -30,8 +33,28 @@ metadata = MetaData(
 )
 
 
-def _tz() -> DateTime:
-    return DateTime(timezone=True)
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware in, timezone-aware UTC out, on every engine. SQLite has no time zones:
+    without this, an aware time would be stored as its wall-clock time and come back naive."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the store keeps timezone-aware times")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _tz() -> UTCDateTime:
+    return UTCDateTime()
 
 
 portfolio = Table(
@@ -104,6 +127,8 @@ reading_revision = Table(
     Column("start_s", BigInteger, nullable=False),
     Column("old_value", Float, nullable=False),
     Column("new_value", Float, nullable=False),
+    Column("old_duration_s", Integer, nullable=False),
+    Column("new_duration_s", Integer, nullable=False),
     Column("old_import_id", Integer, nullable=False),
     Column("new_import_id", Integer, nullable=False),
 )

@@ -86,6 +86,8 @@ def upgrade() -> None:
     sa.Column('start_s', sa.BigInteger(), nullable=False),
     sa.Column('old_value', sa.Float(), nullable=False),
     sa.Column('new_value', sa.Float(), nullable=False),
+    sa.Column('old_duration_s', sa.Integer(), nullable=False),
+    sa.Column('new_duration_s', sa.Integer(), nullable=False),
     sa.Column('old_import_id', sa.Integer(), nullable=False),
     sa.Column('new_import_id', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reading_revision'))
