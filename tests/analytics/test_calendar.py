@@ -52,3 +52,13 @@ def test_occupied_follows_local_hours_across_dst():
     # Easter Monday 1 April 2024 is a public holiday: never occupied.
     easter = pd.date_range("2024-04-01T00:00Z", periods=24, freq="h")
     assert not occupied(cal, easter)[0].any()
+
+
+def test_a_gym_is_occupied_on_saturday_but_not_sunday_evening():
+    cal = default_calendar(ActivityCategory.GYM)
+    res = day_types(cal, date(2024, 3, 9), date(2024, 3, 10))
+    assert res.day_type[date(2024, 3, 9)] == DayType.WORKDAY  # Saturday, open 08-22
+    sat_evening = pd.DatetimeIndex(["2024-03-09T19:00Z"])  # 20:00 in Paris
+    sun_evening = pd.DatetimeIndex(["2024-03-10T19:00Z"])  # closed after 13:00
+    assert occupied(cal, sat_evening)[0].tolist() == [True]
+    assert occupied(cal, sun_evening)[0].tolist() == [False]

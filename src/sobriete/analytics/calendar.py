@@ -19,9 +19,9 @@ from sobriete.domain.portfolio import OccupancyCalendar
 
 
 class DayType(StrEnum):
-    WORKDAY = "workday"  # a weekday with opening hours, term time
-    CLOSED_WEEKDAY = "closed_weekday"  # a weekday without opening hours (e.g. Wednesday)
-    WEEKEND = "weekend"
+    WORKDAY = "workday"  # any day with opening hours (a gym's Saturday too), not a holiday
+    CLOSED_WEEKDAY = "closed_weekday"  # Monday-Friday without opening hours
+    WEEKEND = "weekend"  # Saturday or Sunday without opening hours
     PUBLIC_HOLIDAY = "public_holiday"
     SCHOOL_HOLIDAY = "school_holiday"
     CLOSURE = "closure"  # a declared closure period (works, crisis, summer shutdown)
@@ -65,8 +65,8 @@ def day_types(
     days = pd.date_range(start, end, freq="D")
     iso = days.isocalendar().day.to_numpy()
     open_days = np.array([calendar.weekly.get(int(d)) is not None for d in iso])
-    out = np.where(iso >= 6, DayType.WEEKEND.value, DayType.WORKDAY.value).astype(object)
-    out[(iso < 6) & ~open_days] = DayType.CLOSED_WEEKDAY.value
+    closed = np.where(iso >= 6, DayType.WEEKEND.value, DayType.CLOSED_WEEKDAY.value)
+    out = np.where(open_days, DayType.WORKDAY.value, closed).astype(object)
     warnings: list[str] = []
     years = _years(days)
     as_dates = days.date
