@@ -8,10 +8,12 @@ place: only ``InputError`` subclasses escape, each error names the 1-based line 
 from __future__ import annotations
 
 import gzip
-import io
+import os
+import re
+import threading
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -29,18 +31,110 @@ Source = str | Path | bytes | bytearray | memoryview
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-@dataclass
+# The typed fast path (bytes -> typed Arrow columns) falls back to the string path, whose
+# errors are the reference, whenever anything looks unusual. Tests switch it off to compare.
+FAST_PATH = True
+_PARALLEL_MIN_BYTES = 16 << 20  # below this one CSV reader is as fast as several
+_BLOCK = 1 << 24
+_UTF8_BOM = b"\xef\xbb\xbf"
+# A byte that is surely not whitespace once decoded (ASCII only; str.isspace counts \x1c-\x1f).
+_NOT_BLANK = re.compile(rb"[^ \t\n\r\x0b\x0c\x1c-\x1f\x80-\xff]")
+_LEADING_NL = re.compile(rb"\n*")
+
+
+class Retry(Exception):  # noqa: N818 - a signal, never seen outside this package
+    """The typed fast path met something unusual: the caller re-reads with the string path."""
+
+
+class _Digest:
+    """sha256 of a large buffer computed in a thread (hashlib releases the GIL)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._value: str | None = None
+        self._thread = threading.Thread(target=self._run, args=(data,), daemon=True)
+        self._thread.start()
+
+    def _run(self, data: bytes) -> None:
+        self._value = sha256_of(data)
+
+    def result(self) -> str:
+        self._thread.join()
+        assert self._value is not None
+        return self._value
+
+
 class RawText:
-    """A decoded file: text with ``\\n`` line ends and no BOM, plus provenance."""
+    """A loaded file: UTF-8 with ``\\n`` line ends and no BOM, plus provenance.
 
-    label: str
-    sha256: str
-    text: str
-    encoding: str
-    warnings: list[str] = field(default_factory=list)
+    Large UTF-8 files stay as bytes (``data`` from ``start``) and are handed to Arrow as they
+    are; ``text`` is decoded only when a reader asks for it. Files that needed a fallback
+    encoding, UTF-16 or had a NUL byte keep the decoded ``text`` as before.
+    """
+
+    def __init__(self, label: str, sha256: str | _Digest, encoding: str,
+                 warnings: list[str] | None = None, *, text: str | None = None,
+                 data: bytes | None = None, start: int = 0) -> None:
+        self.label = label
+        self._sha = sha256
+        self.encoding = encoding
+        self.warnings = warnings if warnings is not None else []
+        self._text = text
+        self.data = data
+        self.start = start
+
+    @property
+    def sha256(self) -> str:
+        if isinstance(self._sha, _Digest):
+            self._sha = self._sha.result()
+        return self._sha
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            if self.data is None:
+                raise RuntimeError("RawText released")
+            self._text = bytes(memoryview(self.data)[self.start:]).decode("utf-8")
+        return self._text
+
+    def _bytes(self) -> tuple[bytes, int]:
+        if self.data is None:
+            self.data, self.start = self.text.encode("utf-8"), 0
+        return self.data, self.start
+
+    def head(self, n: int) -> list[str]:
+        """The first ``n`` lines (fewer if the file is shorter), like ``head_lines``."""
+        if self._text is not None:
+            return head_lines(self._text, n)
+        data, pos = self._bytes()
+        out = []
+        for _ in range(n):
+            j = data.find(b"\n", pos)
+            if j < 0:
+                out.append(data[pos:].decode("utf-8"))
+                break
+            out.append(data[pos:j].decode("utf-8"))
+            pos = j + 1
+        return out
+
+    def body(self, n_lines: int) -> tuple[bytes, int]:
+        """(bytes, offset) of the body after the first ``n_lines`` lines (UTF-8)."""
+        data, pos = self._bytes()
+        for _ in range(n_lines):
+            j = data.find(b"\n", pos)
+            if j < 0:
+                return data, len(data)
+            pos = j + 1
+        return data, pos
+
+    def release(self) -> None:
+        """Drop the file's content (provenance and warnings stay)."""
+        self.data = None
+        self._text = None
 
 
-def load_bytes(source: Source, *, name: str | None = None) -> tuple[bytes, str, str]:
+def load_bytes(
+    source: Source, *, name: str | None = None, _lazy_digest: bool = False
+) -> tuple[bytes, str, str]:
     """Return (plain bytes, label, sha256 of the bytes as given); gunzips transparently."""
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
@@ -51,7 +145,7 @@ def load_bytes(source: Source, *, name: str | None = None) -> tuple[bytes, str, 
             data = Path(source).read_bytes()
         except OSError as exc:
             raise InputError(f"cannot read the file: {exc.strerror or exc}", file=label) from None
-    digest = sha256_of(data)
+    digest = _Digest(data) if _lazy_digest and len(data) > (1 << 20) else sha256_of(data)
     if data[:2] == _GZIP_MAGIC:
         try:
             data = gzip.decompress(data)
@@ -102,11 +196,42 @@ def decode(
 
 
 def load_text(source: Source, *, name: str | None = None, fallback: str | None = None) -> RawText:
-    data, label, digest = load_bytes(source, name=name)
+    data, label, digest = load_bytes(source, name=name, _lazy_digest=True)
+    raw = _plain_utf8(data, label, digest)
+    if raw is not None:
+        return raw
     text, encoding, warnings = decode(data, label, fallback=fallback)
     if not text.strip():
         raise FormatError("the file is empty", file=label, expected="data")
-    return RawText(label, digest, text, encoding, warnings)
+    return RawText(label, digest, encoding, warnings, text=text)
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Valid UTF-8, checked by Arrow on the buffer in place (no decoded copy)."""
+    if data.isascii():
+        return True
+    offsets = pa.array([0, len(data)], pa.int64()).buffers()[1]
+    arr = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(data)])
+    try:
+        arr.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _plain_utf8(data: bytes, label: str, digest) -> RawText | None:
+    """The common case kept as bytes: UTF-8 (BOM ok), no NUL, not blank. Else None.
+
+    ``None`` sends the file through ``decode``, which owns every error and fallback message.
+    """
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data or not _is_utf8(data):
+        return None
+    start = 3 if data[:3] == _UTF8_BOM else 0
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    if not _NOT_BLANK.search(data, start, start + 65536):
+        return None
+    return RawText(label, digest, "utf-8", [], data=data, start=start)
 
 
 def head_lines(text: str, n: int) -> list[str]:
@@ -131,22 +256,39 @@ def sniff_separator(line: str, candidates: Sequence[str] = (";", "\t", ",")) -> 
     return best if counts[best] else candidates[0]
 
 
-@dataclass
 class Table:
-    """String columns of a delimited body and the file line of each row."""
+    """Columns of a delimited body and the 1-based file line of each row.
 
-    label: str
-    columns: dict[str, pa.ChunkedArray]
-    lines: np.ndarray  # int64, 1-based file line of each row
+    Line numbers are only needed to name an error, so when the body has no blank line they
+    are not stored: row ``i`` is line ``first_line + i``.
+    """
+
+    def __init__(self, label: str, columns: dict[str, pa.ChunkedArray],
+                 lines: np.ndarray | None = None, *, n_rows: int | None = None,
+                 first_line: int = 1) -> None:
+        self.label = label
+        self.columns = columns
+        self._lines = None if lines is None else np.asarray(lines, dtype=np.int64)
+        self._n = len(self._lines) if self._lines is not None else int(n_rows or 0)
+        self._first = first_line
 
     def __len__(self) -> int:
-        return len(self.lines)
+        return self._n
+
+    @property
+    def lines(self) -> np.ndarray:
+        """int64 file line of each row."""
+        if self._lines is None:
+            return np.arange(self._n, dtype=np.int64) + self._first
+        return self._lines
 
     def line(self, row: int) -> int:
-        return int(self.lines[row])
+        if self._lines is None:
+            return int(row) + self._first
+        return int(self._lines[row])
 
 
-def _line_bounds(body: bytes) -> tuple[np.ndarray, np.ndarray]:
+def _line_bounds(body) -> tuple[np.ndarray, np.ndarray]:
     b = np.frombuffer(body, dtype=np.uint8)
     nl = np.flatnonzero(b == 10)
     starts = np.concatenate(([0], nl + 1))
@@ -154,42 +296,126 @@ def _line_bounds(body: bytes) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
-def read_table(
-    body: str, names: Sequence[str], *, sep: str, first_line: int, label: str
-) -> Table:
-    """Parse a headerless delimited ``body`` whose first line is line ``first_line`` of the file.
+def _count_newlines(data: bytes, lo: int) -> int:
+    """Number of ``\\n`` in ``data[lo:]``, in bounded chunks (no file-sized temporary)."""
+    mv = memoryview(data)
+    n = 0
+    for i in range(lo, len(data), _BLOCK):
+        n += int(np.count_nonzero(np.frombuffer(mv[i:i + _BLOCK], dtype=np.uint8) == 10))
+    return n
 
-    Blank lines are skipped (and accounted for in line numbers); a row with the wrong number of
-    fields is a FormatError naming its line.
-    """
-    raw = body.encode("utf-8")
-    starts, ends = _line_bounds(raw)
+
+def _row_lines(data: bytes, lo: int, n_rows: int, first_line: int, label: str):
+    """File lines of the rows: None when row i is line first_line + i (no blank line)."""
+    n_lines = _count_newlines(data, lo) + 1
+    if len(data) == lo or data[-1] == 10:
+        n_lines -= 1  # the empty segment after the last line end
+    if n_rows == n_lines:
+        # Each row takes at least one non-blank line: equal counts mean no blank line and
+        # no record over several lines.
+        return None
+    starts, ends = _line_bounds(memoryview(data)[lo:])
     nonblank = np.flatnonzero(ends > starts)
-    lines = nonblank.astype(np.int64) + first_line
-    bad_rows: list[str] = []
+    if n_rows != len(nonblank):
+        raise FormatError(
+            "a quoted field spans several lines", file=label, line=first_line,
+            expected="one record per line",
+        )
+    return nonblank.astype(np.int64) + first_line
 
+
+def _read_parts(data: bytes, lo: int, read: pcsv.ReadOptions, sep: str,
+                convert: pcsv.ConvertOptions) -> tuple[list[pa.Table], list[str]]:
+    """Arrow tables of ``data[lo:]`` in file order, and the text of rows with a wrong count.
+
+    A large body is cut at line ends into one part per core, each read by a streaming reader
+    (one block in memory at a time, where ``read_csv`` keeps every parsed block until the
+    end); quotes could hide a line end, so a body with quotes is read as one part.
+    """
+    size = len(data) - lo
+    buf = pa.py_buffer(data)
+    if size < _PARALLEL_MIN_BYTES:
+        bad: list[str] = []
+        tbl = pcsv.read_csv(pa.BufferReader(buf.slice(lo)), read_options=read,
+                            parse_options=_parse_options(sep, bad), convert_options=convert)
+        return [tbl], bad
+    n = max(1, min(os.cpu_count() or 1, 4, size // _PARALLEL_MIN_BYTES))
+    if data.find(b'"', lo) >= 0:
+        n = 1
+    cuts = [lo]
+    for k in range(1, n):
+        j = data.find(b"\n", lo + size * k // n)
+        if j < 0 or j + 1 >= len(data) or j + 1 <= cuts[-1]:
+            break
+        cuts.append(j + 1)
+    cuts.append(len(data))
+    bads: list[list[str]] = [[] for _ in cuts[1:]]
+
+    def one(k: int) -> pa.Table:
+        a, b = cuts[k], cuts[k + 1]
+        reader = pcsv.open_csv(pa.BufferReader(buf.slice(a, b - a)), read_options=read,
+                               parse_options=_parse_options(sep, bads[k]),
+                               convert_options=convert)
+        return reader.read_all()
+
+    if len(bads) == 1:
+        tables = [one(0)]
+    else:
+        with ThreadPoolExecutor(len(bads)) as ex:
+            tables = list(ex.map(one, range(len(bads))))
+    return tables, [t for b in bads for t in b]
+
+
+def _parse_options(sep: str, bad_rows: list[str]) -> pcsv.ParseOptions:
     def on_invalid(row) -> str:
         bad_rows.append(row.text or "")
         return "skip"
 
+    return pcsv.ParseOptions(delimiter=sep, invalid_row_handler=on_invalid,
+                             ignore_empty_lines=True)
+
+
+def read_table(
+    body: str | tuple[bytes, int], names: Sequence[str], *, sep: str, first_line: int,
+    label: str, types: dict[str, pa.DataType] | None = None, decimal: str = ".",
+) -> Table:
+    """Parse a headerless delimited ``body`` whose first line is line ``first_line`` of the file.
+
+    ``body`` is text or (UTF-8 bytes, offset where the body starts). Blank lines are skipped
+    (and accounted for in line numbers); a row with the wrong number of fields is a
+    FormatError naming its line. Columns are strings, unless ``types`` maps some names to
+    Arrow types: then only those columns are read and Arrow converts them (empty -> null for
+    non-strings), and a value it cannot convert raises ``Retry`` so that the caller re-reads
+    as strings, whose messages are the reference.
+    """
+    data, lo = (body.encode("utf-8"), 0) if isinstance(body, str) else body
     ncols = len(names)
     internal = [f"c{i}" for i in range(ncols)]
-    try:
-        tbl = pcsv.read_csv(
-            io.BytesIO(raw),
-            read_options=pcsv.ReadOptions(column_names=internal, block_size=1 << 24),
-            parse_options=pcsv.ParseOptions(
-                delimiter=sep, invalid_row_handler=on_invalid, ignore_empty_lines=True
-            ),
-            convert_options=pcsv.ConvertOptions(
-                column_types={c: pa.string() for c in internal}, strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
+    read = pcsv.ReadOptions(column_names=internal, block_size=_BLOCK)
+    if types is None:
+        convert = pcsv.ConvertOptions(
+            column_types={c: pa.string() for c in internal}, strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
         )
+        wanted = list(enumerate(names))
+    else:
+        pos = {n: i for i, n in enumerate(names)}
+        wanted = sorted((pos[n], n) for n in types)
+        convert = pcsv.ConvertOptions(
+            column_types={f"c{pos[n]}": t for n, t in types.items()},
+            include_columns=[f"c{i}" for i, _ in wanted], null_values=[""],
+            strings_can_be_null=False, decimal_point=decimal,
+        )
+    try:
+        parts, bad_rows = _read_parts(data, lo, read, sep, convert)
     except (pa.ArrowInvalid, pa.ArrowException) as exc:
+        if types is not None:
+            raise Retry(str(exc)) from None
         raise FormatError(f"unreadable table: {str(exc)[:200]}", file=label,
                           line=first_line) from None
     if bad_rows:
+        raw = memoryview(data)[lo:]
+        starts, ends = _line_bounds(raw)
         b = np.frombuffer(raw, dtype=np.uint8)
         # Separator count per line finds the offending line without a Python loop.
         cum = np.concatenate(([0], np.cumsum(b == ord(sep[0]))))
@@ -200,13 +426,87 @@ def read_table(
             "wrong number of fields", file=label, line=line, expected=f"{ncols} fields "
             f"separated by {sep!r}", found=bad_rows[0][:80],
         )
-    if tbl.num_rows != len(lines):
-        raise FormatError(
-            "a quoted field spans several lines", file=label, line=first_line,
-            expected="one record per line",
-        )
-    cols = {n: tbl.column(i) for i, n in enumerate(names)}
-    return Table(label, cols, lines)
+    n_rows = sum(t.num_rows for t in parts)
+    lines = _row_lines(data, lo, n_rows, first_line, label)
+    cols = {}
+    for i, n in wanted:
+        chunks = [c for t in parts for c in t.column(f"c{i}").chunks]
+        cols[n] = pa.chunked_array(chunks, type=parts[0].schema.field(f"c{i}").type)
+    return Table(label, cols, lines, n_rows=n_rows, first_line=first_line)
+
+
+def first_record(body: tuple[bytes, int], ncols: int, sep: str) -> list[str] | None:
+    """Fields of the first non-blank line of a body, as ``read_table`` would give them."""
+    data, lo = body
+    i = _LEADING_NL.match(data, lo).end()
+    j = data.find(b"\n", i)
+    j = len(data) if j < 0 else j
+    if i >= j:
+        return None
+    try:
+        t = read_table(data[i:j].decode("utf-8"), [f"c{k}" for k in range(ncols)], sep=sep,
+                       first_line=1, label="")
+    except InputError:
+        return None
+    if len(t) != 1:
+        return None
+    return [str(c[0].as_py()) for c in t.columns.values()]
+
+
+def dict_codes(col: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
+    """int64 codes and distinct values (trimmed, in order of first appearance) of a
+    dictionary-typed column, as ``dictionary_encode`` of the trimmed strings would give."""
+    if col.null_count:
+        raise Retry("null in a dictionary column")
+    ch = pa.table({"c": col}).unify_dictionaries().column(0)
+    if ch.num_chunks == 0 or len(ch) == 0:
+        return np.zeros(0, np.int64), []
+    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in ch.chunks])
+    codes = codes.astype(np.int64, copy=False)
+    dictionary = ch.chunk(0).dictionary
+    enc = pc.dictionary_encode(pc.utf8_trim_whitespace(dictionary))
+    remap = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    if not np.array_equal(remap, np.arange(len(remap))):
+        codes = remap[codes]
+    return codes, enc.dictionary.to_pylist()
+
+
+_MIN_NS = int(pd.Timestamp("1900-01-01").value)
+_END_NS = int(pd.Timestamp("2201-01-01").value)  # first instant of the first refused year
+
+
+def typed_times(col: pa.ChunkedArray) -> np.ndarray:
+    """int64 ns of an Arrow-parsed timestamp column; Retry if empty cells or years outside
+    1900-2200 (the string path words those errors)."""
+    if col.null_count:
+        raise Retry("empty timestamp")
+    ns = np.concatenate([c.cast(pa.int64()).to_numpy() for c in col.chunks]) if \
+        col.num_chunks else np.zeros(0, np.int64)
+    if len(ns) and (ns.min() < _MIN_NS or ns.max() >= _END_NS):
+        raise Retry("timestamp out of range")
+    return ns
+
+
+def typed_floats(col: pa.ChunkedArray) -> np.ndarray:
+    """float64 of an Arrow-parsed column, NaN where empty; Retry on nan/inf written out."""
+    out = np.concatenate([c.to_numpy(zero_copy_only=False) for c in col.chunks]) if \
+        col.num_chunks else np.zeros(0, np.float64)
+    out = np.asarray(out, dtype=np.float64)
+    finite = np.isfinite(out)
+    if not finite.all():
+        written = np.concatenate([c.is_valid().to_numpy(zero_copy_only=False)
+                                  for c in col.chunks])
+        if (written & ~finite).any():
+            raise Retry("non-finite number")
+    return out
+
+
+_AWARE = re.compile(r"(Z|[+-][0-9][0-9]:?[0-9][0-9])$")
+
+
+def timestamp_type(first: str) -> pa.DataType:
+    """Arrow type ``to_datetime`` would cast to, judged like it from the first row."""
+    return pa.timestamp("ns", tz="UTC") if _AWARE.search(first.strip()) else pa.timestamp("ns")
 
 
 def column_index(header: Sequence[str], wanted: str, label: str, line: int) -> int:
@@ -428,6 +728,40 @@ def utc_from_ns(ns: np.ndarray) -> pd.DatetimeIndex:
         "UTC")
 
 
+def _is_sorted(code: np.ndarray, t: np.ndarray, rows: np.ndarray | None) -> bool:
+    """Rows already in (code, t, rows) order: checked in O(n) before paying for a sort."""
+    if len(code) < 2:
+        return True
+    dk = np.diff(code)
+    if (dk < 0).any():
+        return False
+    tie = dk == 0
+    del dk
+    dt = np.diff(t)
+    if (tie & (dt < 0)).any():
+        return False
+    if rows is not None:
+        tie &= dt == 0
+        if tie.any() and (tie & (rows[1:] < rows[:-1])).any():
+            return False
+    return True
+
+
+def sort_order(code: np.ndarray, t: np.ndarray, rows: np.ndarray | None = None
+               ) -> np.ndarray | None:
+    """The permutation of ``np.lexsort((rows, t, code))`` (stable when ``rows`` is None),
+    or None when the rows are already in that order, the usual case of a meter export.
+
+    Files grouped by meter but not in key order only need a stable sort of the codes.
+    """
+    if _is_sorted(code, t, rows):
+        return None
+    o = np.argsort(code, kind="stable")
+    if _is_sorted(code[o], t[o], None if rows is None else rows[o]):
+        return o
+    return np.lexsort((t, code)) if rows is None else np.lexsort((rows, t, code))
+
+
 def finish_readings(
     table: Table, warnings: list[str], *, key_codes: np.ndarray, keys: Sequence[str],
     quantity: str, start_ns: np.ndarray, duration_s: np.ndarray, value: np.ndarray,
@@ -446,9 +780,10 @@ def finish_readings(
     rank = np.argsort(np.argsort(np.asarray(keys, dtype=object)))
     kc = rank[key_codes] if len(keys) else key_codes
     sorted_keys = np.asarray(sorted(keys), dtype=object)
-    order = np.lexsort((rows, start_ns, kc))
-    kc, start_ns, duration_s, value, rows = (a[order] for a in
-                                             (kc, start_ns, duration_s, value, rows))
+    order = sort_order(kc, start_ns, rows)
+    if order is not None:
+        kc, start_ns, duration_s, value, rows = (a[order] for a in
+                                                 (kc, start_ns, duration_s, value, rows))
     same = np.zeros(len(kc), bool)
     same[1:] = (kc[1:] == kc[:-1]) & (start_ns[1:] == start_ns[:-1])
     if same.any():
@@ -500,11 +835,11 @@ def infer_step_s(starts: np.ndarray, groups: np.ndarray | None = None) -> int | 
     """Median positive difference (s) of sorted int64-ns times, per group when given."""
     if len(starts) < 2:
         return None
-    order = np.lexsort((starts,)) if groups is None else np.lexsort((starts, groups))
-    t = starts[order]
+    order = sort_order(np.zeros(len(starts), np.int8) if groups is None else groups, starts)
+    t = starts if order is None else starts[order]
     d = np.diff(t)
     if groups is not None:
-        g = groups[order]
+        g = groups if order is None else groups[order]
         d = d[g[1:] == g[:-1]]
     d = d[d > 0]
     if not len(d):

@@ -68,7 +68,7 @@ def read_enedis(
         raise InputError("bad option", field="timestamps", expected="auto, start or end",
                          found=str(timestamps))
     raw = T.load_text(path, name=name)
-    first = T.fold(T.head_lines(raw.text, 1)[0])
+    first = T.fold(raw.head(1)[0])
     if first.startswith("identifiant prm") and "horodate" not in first.split(";"):
         fmt, frame, meta = _portal(raw, timestamps, series_key)
     elif "horodate" in first.split(";") and "valeur" in first.split(";"):
@@ -85,7 +85,7 @@ def read_enedis(
 
 def _portal(raw: T.RawText, timestamps: str, series_key: str | None):
     label = raw.label
-    head = T.head_lines(raw.text, 3)
+    head = raw.head(3)
     if len(head) < 3:
         raise FormatError("truncated header block", file=label, line=len(head) + 1,
                           expected="PRM header, its value line, then 'Horodate;Valeur'")
@@ -113,16 +113,18 @@ def _portal(raw: T.RawText, timestamps: str, series_key: str | None):
     if [T.fold(c) for c in T.split_header(head[2], ";")] != ["horodate", "valeur"]:
         raise FormatError("missing data header", file=label, line=3,
                           expected="Horodate;Valeur", found=head[2][:80])
-    table = T.read_table(T.body_after(raw.text, 3), ["Horodate", "Valeur"], sep=";",
-                         first_line=4, label=label)
+    table = T.read_table(raw.body(3), ["Horodate", "Valeur"], sep=";", first_line=4,
+                         label=label)
     if not len(table):
         raise FormatError("no readings", file=label, line=4, expected="Horodate;Valeur rows")
     labels = T.to_datetime(table.columns["Horodate"], table, "Horodate")
     value = T.to_float(table.columns["Valeur"], table, "Valeur")
     conv = "end" if timestamps == "auto" else timestamps
+    raw.release()
     frame, warnings, step_s = _to_energy(
-        table, labels, value, unit, np.full(len(table), step_s or 0, dtype=np.int64),
-        series_key or prm, conv, raw.warnings, infer_step=step_s is None,
+        table, labels.asi8, value, _codes(unit, len(table)),
+        np.full(len(table), step_s or 0, dtype=np.int64), _codes(series_key or prm, len(table)),
+        conv, raw.warnings, infer_step=step_s is None,
     )
     raw.warnings[:] = warnings
     meta = {"prm": prm, "unit": unit, "step_s": str(step_s), "timestamps": conv,
@@ -132,38 +134,44 @@ def _portal(raw: T.RawText, timestamps: str, series_key: str | None):
 
 def _r63(raw: T.RawText, timestamps: str, series_key: str | None):
     label = raw.label
-    header = T.split_header(T.head_lines(raw.text, 1)[0], ";")
+    header = T.split_header(raw.head(1)[0], ";")
     idx = {k: T.column_index(header, k, label, 1)
            for k in ("Identifiant PRM", "Unite", "Horodate", "Valeur", "Pas")}
-    table = T.read_table(T.body_after(raw.text, 1), header, sep=";", first_line=2, label=label)
-    if not len(table):
-        raise FormatError("no readings", file=label, line=2, expected="R63 rows")
-    col = {k: table.columns[header[i]] for k, i in idx.items()}
-    labels = T.to_datetime(col["Horodate"], table, "Horodate")
-    value = T.to_float(col["Valeur"], table, "Valeur")
-    step_s = _parse_pas(col["Pas"], table)
-    prm: pa.ChunkedArray | str = pc.utf8_trim_whitespace(col["Identifiant PRM"])
-    empty = pc.equal(prm, "").to_numpy(zero_copy_only=False)
-    if empty.any():
-        i = int(np.flatnonzero(empty)[0])
-        raise FormatError("empty PRM", file=label, line=table.line(i), field="Identifiant PRM",
-                          expected="the meter identifier", found="")
-    prms = pc.unique(prm).to_pylist()
+    names = {k: header[i] for k, i in idx.items()}
+    fast = _r63_typed(raw, header, names) if T.FAST_PATH else None
+    if fast is not None:
+        table, label_ns, value, pas = fast
+        step_s = _parse_pas(table.columns[names["Pas"]], table, pas)
+        kcode, prms = T.dict_codes(table.columns[names["Identifiant PRM"]])
+        if "" in prms:
+            i = int(np.flatnonzero(kcode == prms.index(""))[0])
+            _empty_prm(table, i)
+    else:
+        table = T.read_table(raw.body(1), header, sep=";", first_line=2, label=label)
+        if not len(table):
+            raise FormatError("no readings", file=label, line=2, expected="R63 rows")
+        col = {k: table.columns[n] for k, n in names.items()}
+        label_ns = T.to_datetime(col["Horodate"], table, "Horodate").asi8
+        value = T.to_float(col["Valeur"], table, "Valeur")
+        step_s = _parse_pas(col["Pas"], table)
+        prm_col = pc.utf8_trim_whitespace(col["Identifiant PRM"])
+        empty = pc.equal(prm_col, "").to_numpy(zero_copy_only=False)
+        if empty.any():
+            _empty_prm(table, int(np.flatnonzero(empty)[0]))
+        kcode, prms = _codes(prm_col, len(table))
+    raw.release()
     if series_key is not None:
         if len(prms) > 1:
             raise InputError("series_key given for a file with several PRMs", file=label,
                              field="series_key", expected="a single-PRM file",
                              found=", ".join(map(str, prms[:3])))
-        prm = series_key
-    unit = pc.utf8_lower(pc.utf8_trim_whitespace(col["Unite"]))
-    known = pc.is_in(unit, value_set=pa.array(list(_UNITS_POWER) + list(_UNITS_ENERGY)))
-    known = known.to_numpy(zero_copy_only=False)
-    if not known.all():
-        i = int(np.flatnonzero(~known)[0])
-        raise FormatError("unsupported unit", file=label, line=table.line(i), field="Unite",
-                          expected="W, kW, Wh or kWh", found=str(col["Unite"][i].as_py()))
+        kcode, kvals = np.zeros(len(table), dtype=np.int64), [series_key]
+    else:
+        kcode, kvals = kcode, prms
+    unit = _units(table.columns[names["Unite"]], table)
+    table.columns = {}
     conv = "end" if timestamps == "auto" else timestamps
-    frame, warnings, _ = _to_energy(table, labels, value, unit, step_s, prm, conv,
+    frame, warnings, _ = _to_energy(table, label_ns, value, unit, step_s, (kcode, kvals), conv,
                                     raw.warnings, infer_step=False)
     raw.warnings[:] = warnings
     steps = sorted({int(s) for s in np.unique(step_s)})
@@ -172,10 +180,69 @@ def _r63(raw: T.RawText, timestamps: str, series_key: str | None):
     return "enedis-r63", frame, meta
 
 
-def _parse_pas(col: pa.ChunkedArray, table: T.Table) -> np.ndarray:
-    s = pc.utf8_upper(pc.utf8_trim_whitespace(col))
+def _empty_prm(table: T.Table, i: int):
+    raise FormatError("empty PRM", file=table.label, line=table.line(i), field="Identifiant PRM",
+                      expected="the meter identifier", found="")
+
+
+def _r63_typed(raw: T.RawText, header: list[str], names: dict[str, str]):
+    """(table, start ns, values, Pas codes) read by Arrow into typed columns, or None.
+
+    None sends the file down the string path, which words the errors (bad or naive
+    timestamps, nan written out...); dictionary columns keep one string per distinct value.
+    """
+    if len(set(names.values())) < len(names):
+        return None
+    body = raw.body(1)
+    first = T.first_record(body, len(header), ";")
+    if first is None:
+        return None
+    ts_type = T.timestamp_type(first[header.index(names["Horodate"])])
+    if ts_type.tz is None:
+        return None
+    text = pa.dictionary(pa.int32(), pa.string())
+    types = {names["Identifiant PRM"]: text, names["Unite"]: text, names["Horodate"]: ts_type,
+             names["Valeur"]: pa.float64(), names["Pas"]: text}
+    try:
+        table = T.read_table(body, header, sep=";", first_line=2, label=raw.label, types=types)
+        if not len(table):
+            return None
+        label_ns = T.typed_times(table.columns[names["Horodate"]])
+        value = T.typed_floats(table.columns[names["Valeur"]])
+        pas = T.dict_codes(table.columns[names["Pas"]])
+        T.dict_codes(table.columns[names["Unite"]])  # only to Retry on nulls
+    except T.Retry:
+        return None
+    return table, label_ns, value, pas
+
+
+def _units(col: pa.ChunkedArray, table: T.Table) -> tuple[np.ndarray, list[str]]:
+    """Codes and distinct lower-case units; FormatError on the first unknown unit."""
+    if pa.types.is_dictionary(col.type):
+        code, vals = T.dict_codes(col)
+        enc = pc.dictionary_encode(pc.utf8_lower(pa.array(vals, pa.string())))
+        code = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)[code]
+        vals = enc.dictionary.to_pylist()
+    else:
+        code, vals = _codes(pc.utf8_lower(pc.utf8_trim_whitespace(col)), len(table))
+    known = np.array([v in _UNITS_POWER or v in _UNITS_ENERGY for v in vals], dtype=bool)
+    if not known.all():
+        i = int(np.flatnonzero(~known[code])[0])
+        raise FormatError("unsupported unit", file=table.label, line=table.line(i), field="Unite",
+                          expected="W, kW, Wh or kWh", found=str(col[i].as_py()))
+    return code, vals
+
+
+def _parse_pas(col: pa.ChunkedArray, table: T.Table,
+               coded: tuple[np.ndarray, list[str]] | None = None) -> np.ndarray:
+    """Step in seconds of each row. ``coded`` (codes, trimmed distinct values) of a dictionary
+    column: the few distinct values are parsed once, then mapped to the rows."""
+    s = pc.utf8_upper(pc.utf8_trim_whitespace(col) if coded is None
+                      else pa.array(coded[1], pa.string()))
     parts = pc.extract_regex(s, r"^PT(?P<n>[0-9]{1,4})(?P<u>[MH])$")
     ok = pc.is_valid(parts).to_numpy(zero_copy_only=False)
+    if coded is not None:
+        ok = ok[coded[0]] if not ok.all() else np.ones(1, bool)
     bad = np.flatnonzero(~ok)
     if len(bad):
         i = int(bad[0])
@@ -184,6 +251,8 @@ def _parse_pas(col: pa.ChunkedArray, table: T.Table) -> np.ndarray:
     n = pc.struct_field(parts, "n").to_numpy(zero_copy_only=False).astype(np.int64)
     hours = pc.equal(pc.struct_field(parts, "u"), "H").to_numpy(zero_copy_only=False)
     step = np.where(hours, n * 3600, n * 60)
+    if coded is not None:
+        step = step[coded[0]]
     bad = np.flatnonzero((step <= 0) | (step > 86400))
     if len(bad):
         i = int(bad[0])
@@ -202,15 +271,14 @@ def _codes(values: pa.ChunkedArray | str, n: int) -> tuple[np.ndarray, list[str]
 
 
 def _to_energy(
-    table: T.Table, labels: pd.DatetimeIndex, value: np.ndarray,
-    unit: pa.ChunkedArray | str, step_s: np.ndarray, key: pa.ChunkedArray | str, conv: str,
-    warnings: list[str], *, infer_step: bool,
+    table: T.Table, label_ns: np.ndarray, value: np.ndarray,
+    unit: tuple[np.ndarray, list[str]], step_s: np.ndarray,
+    key: tuple[np.ndarray, list[str]], conv: str, warnings: list[str], *, infer_step: bool,
 ) -> tuple[pd.DataFrame, list[str], int]:
+    """``unit`` and ``key``: integer codes per row and their distinct values."""
     warnings = list(warnings)
-    n = len(labels)
-    rows = np.arange(n)
-    label_ns = labels.asi8
-    kcode, kvals = _codes(key, n)
+    n = len(label_ns)
+    kcode, kvals = key
     if infer_step:
         s = T.infer_step_s(label_ns, kcode)
         if s is None or s <= 0:
@@ -218,19 +286,34 @@ def _to_energy(
                               file=table.label, field="Pas en minutes",
                               expected="'Pas en minutes' in the header or more rows")
         step_s = np.full(n, s, dtype=np.int64)
-    order = np.lexsort((label_ns, kcode))
-    T.check_regular(label_ns[order], step_s[order], table, "Horodate", groups=kcode[order],
-                    rows=order)
-    ucode, uvals = _codes(unit, n)
-    is_power = np.array([u.lower() in _UNITS_POWER for u in uvals])[ucode]
-    div = np.array([{**_UNITS_POWER, **_UNITS_ENERGY}[u.lower()] for u in uvals])[ucode]
-    energy = np.where(is_power, value * step_s / (3600.0 * div), value / div)
-    start = label_ns - (step_s * 1_000_000_000 if conv == "end" else 0)
+    order = T.sort_order(kcode, label_ns)
+    if order is None:
+        T.check_regular(label_ns, step_s, table, "Horodate", groups=kcode)
+    else:
+        T.check_regular(label_ns[order], step_s[order], table, "Horodate",
+                        groups=kcode[order], rows=order)
+    del order
+    ucode, uvals = unit
+    units = {**_UNITS_POWER, **_UNITS_ENERGY}
+    if len(uvals) == 1:  # the usual case: one unit, no per-row selection
+        div = units[uvals[0].lower()]
+        energy = (value * step_s / (3600.0 * div) if uvals[0].lower() in _UNITS_POWER
+                  else value / div)
+    else:
+        is_power = np.array([u.lower() in _UNITS_POWER for u in uvals])[ucode]
+        div = np.array([units[u.lower()] for u in uvals])[ucode]
+        energy = np.where(is_power, value * step_s / (3600.0 * div), value / div)
+    del value
+    start = label_ns - step_s * 1_000_000_000 if conv == "end" else label_ns
     keep = ~np.isnan(energy)
-    if not keep.all():
+    if keep.all():
+        rows = np.arange(n)
+        kc, dur = kcode, step_s
+    else:
         warnings.append(f"{table.label}: {int((~keep).sum())} empty value(s) dropped")
+        rows = np.flatnonzero(keep)
+        kc, start, dur, energy = kcode[keep], start[keep], step_s[keep], energy[keep]
     frame = T.finish_readings(
-        table, warnings, key_codes=kcode[keep], keys=kvals, quantity="energy_kwh",
-        start_ns=start[keep], duration_s=step_s[keep], value=energy[keep], rows=rows[keep],
-        field="Valeur")
+        table, warnings, key_codes=kc, keys=kvals, quantity="energy_kwh",
+        start_ns=start, duration_s=dur, value=energy, rows=rows, field="Valeur")
     return frame, warnings, int(step_s[0]) if n else 0

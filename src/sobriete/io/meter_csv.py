@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from sobriete.domain import columns as C
@@ -76,7 +77,7 @@ def read_meter_csv(
     _check_options(layout, timestamps, values, on_reset, quantity, decimal, step_s)
     raw = T.load_text(path, name=name, fallback="cp1252")
     label = raw.label
-    header_line = T.head_lines(raw.text, 1)[0]
+    header_line = raw.head(1)[0]
     sep = sep or T.sniff_separator(header_line)
     names = T.split_header(header_line, sep)
     if len(set(names)) != len(names) or "" in names:
@@ -88,47 +89,58 @@ def read_meter_csv(
         layout = "long"
     else:
         layout = "wide"
-    table = T.read_table(T.body_after(raw.text, 1), names, sep=sep, first_line=2, label=label)
-    if not len(table):
-        raise FormatError("no readings", file=label, line=2, expected="data rows")
-    ts_name = _timestamp_name(names, timestamp_column, layout, label)
-    tz = timezone or ("UTC" if T.fold(ts_name).endswith("utc") else "Europe/Paris")
-    naive = T.to_datetime(table.columns[ts_name], table, ts_name, fmt=timestamp_format,
-                          keep_naive=True)
-    if layout == "long":
-        m = names[T.column_index(names, meter_column, label, 1)]
-        v = names[T.column_index(names, value_column, label, 1)]
-        mcol = pc.utf8_trim_whitespace(table.columns[m])
-        empty = pc.equal(mcol, "").to_numpy(zero_copy_only=False)
-        if empty.any():
-            i = int(np.flatnonzero(empty)[0])
-            raise FormatError("empty meter name", file=label, line=table.line(i), field=m,
-                              expected="a meter identifier", found="")
-        enc = pc.dictionary_encode(mcol).combine_chunks()
-        code = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        keys = enc.dictionary.to_pylist()
-        dec = _decimal(decimal, sep, [table.columns[v]])
-        value = T.to_float(table.columns[v], table, v, decimal_comma=dec == ",")
+    fast = None
+    if layout == "long" and timestamp_format is None and T.FAST_PATH:
+        fast = _long_typed(raw, names, sep, meter_column, timestamp_column, value_column,
+                           decimal)
+    if fast is not None:
+        table, ts_name, naive, code, keys, value, dec = fast
         rows = np.arange(len(table))
+        tz = timezone or ("UTC" if T.fold(ts_name).endswith("utc") else "Europe/Paris")
         utc = _localize_groups(naive, code, tz, table, ts_name, ambiguous, nonexistent)
     else:
-        chosen = meters or [n for n in names if n != ts_name]
-        for mname in chosen:
-            T.column_index(names, mname, label, 1)
-        if not chosen:
-            raise FormatError("no meter column", file=label, line=1,
-                              expected="a timestamp column and one column per meter")
-        dec = _decimal(decimal, sep, [table.columns[c] for c in chosen])
-        cols = [T.to_float(table.columns[c], table, c, decimal_comma=dec == ",")
-                for c in chosen]
-        n = len(table)
-        utc1 = naive if naive.tz is not None else T.localize(
-            naive, tz, table, ts_name, ambiguous=ambiguous, nonexistent=nonexistent)
-        utc = pd.DatetimeIndex(np.tile(utc1.asi8, len(chosen))).tz_localize("UTC")
-        code = np.repeat(np.arange(len(chosen)), n)
-        keys = list(chosen)
-        value = np.concatenate(cols)
-        rows = np.tile(np.arange(n), len(chosen))
+        table = T.read_table(raw.body(1), names, sep=sep, first_line=2, label=label)
+        if not len(table):
+            raise FormatError("no readings", file=label, line=2, expected="data rows")
+        ts_name = _timestamp_name(names, timestamp_column, layout, label)
+        tz = timezone or ("UTC" if T.fold(ts_name).endswith("utc") else "Europe/Paris")
+        naive = T.to_datetime(table.columns[ts_name], table, ts_name, fmt=timestamp_format,
+                              keep_naive=True)
+        if layout == "long":
+            m = names[T.column_index(names, meter_column, label, 1)]
+            v = names[T.column_index(names, value_column, label, 1)]
+            mcol = pc.utf8_trim_whitespace(table.columns[m])
+            empty = pc.equal(mcol, "").to_numpy(zero_copy_only=False)
+            if empty.any():
+                i = int(np.flatnonzero(empty)[0])
+                raise FormatError("empty meter name", file=label, line=table.line(i), field=m,
+                                  expected="a meter identifier", found="")
+            enc = pc.dictionary_encode(mcol).combine_chunks()
+            code = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+            keys = enc.dictionary.to_pylist()
+            dec = _decimal(decimal, sep, [table.columns[v]])
+            value = T.to_float(table.columns[v], table, v, decimal_comma=dec == ",")
+            rows = np.arange(len(table))
+            utc = _localize_groups(naive, code, tz, table, ts_name, ambiguous, nonexistent)
+        else:
+            chosen = meters or [n for n in names if n != ts_name]
+            for mname in chosen:
+                T.column_index(names, mname, label, 1)
+            if not chosen:
+                raise FormatError("no meter column", file=label, line=1,
+                                  expected="a timestamp column and one column per meter")
+            dec = _decimal(decimal, sep, [table.columns[c] for c in chosen])
+            cols = [T.to_float(table.columns[c], table, c, decimal_comma=dec == ",")
+                    for c in chosen]
+            n = len(table)
+            utc1 = naive if naive.tz is not None else T.localize(
+                naive, tz, table, ts_name, ambiguous=ambiguous, nonexistent=nonexistent)
+            utc = pd.DatetimeIndex(np.tile(utc1.asi8, len(chosen))).tz_localize("UTC")
+            code = np.repeat(np.arange(len(chosen)), n)
+            keys = list(chosen)
+            value = np.concatenate(cols)
+            rows = np.tile(np.arange(n), len(chosen))
+    raw.release()
     warnings = list(raw.warnings)
     start, dur, out, code, rows = _build(
         utc.asi8, code, value, rows, table, warnings, timestamps=timestamps, values=values,
@@ -140,6 +152,47 @@ def read_meter_csv(
             "sep": sep, "decimal": dec}
     return ParsedReadings(SourceInfo(label, raw.sha256, fmt, PARSER_VERSION), frame,
                           tuple(warnings), meta)
+
+
+def _long_typed(raw: T.RawText, names: list[str], sep: str, meter_column: str,
+                timestamp_column: str, value_column: str, decimal: str | None):
+    """The long layout read straight into typed columns, or None for the string path.
+
+    None whenever the string path might word an error (a missing column, a value Arrow cannot
+    convert, an empty meter name, nan written out...): it then runs and owns the message.
+    """
+    folded = [T.fold(n) for n in names]
+    try:
+        ts_name, m, v = (names[folded.index(T.fold(c))]
+                         for c in (timestamp_column, meter_column, value_column))
+    except ValueError:
+        return None
+    if len({ts_name, m, v}) < 3:
+        return None
+    body = raw.body(1)
+    first = T.first_record(body, len(names), sep)
+    if first is None:
+        return None
+    dec = decimal or "."  # with no comma in any value, "auto" is "." too
+    types = {m: pa.dictionary(pa.int32(), pa.string()),
+             ts_name: T.timestamp_type(first[names.index(ts_name)]), v: pa.float64()}
+    try:
+        table = T.read_table(body, names, sep=sep, first_line=2, label=raw.label, types=types,
+                             decimal=dec)
+        if not len(table):
+            return None
+        ns = T.typed_times(table.columns[ts_name])
+        value = T.typed_floats(table.columns[v])
+        code, keys = T.dict_codes(table.columns[m])
+    except T.Retry:
+        return None
+    if "" in keys:
+        return None
+    table.columns = {}
+    naive = pd.DatetimeIndex(ns.view("datetime64[ns]"))
+    if types[ts_name].tz is not None:
+        naive = naive.tz_localize("UTC")
+    return table, ts_name, naive, code, keys, value, dec
 
 
 def _check_options(layout, timestamps, values, on_reset, quantity, decimal, step_s) -> None:
@@ -203,8 +256,9 @@ def _build(t_ns, code, value, rows, table, warnings, *, timestamps, values, on_r
     if not keep.all():
         warnings.append(f"{table.label}: {int((~keep).sum())} empty value(s) dropped")
         t_ns, code, value, rows = t_ns[keep], code[keep], value[keep], rows[keep]
-    order = np.lexsort((rows, t_ns, code))
-    t_ns, code, value, rows = t_ns[order], code[order], value[order], rows[order]
+    order = T.sort_order(code, t_ns, rows)
+    if order is not None:
+        t_ns, code, value, rows = t_ns[order], code[order], value[order], rows[order]
     q = C.QUANTITIES[quantity]
     if values == "index":
         same = code[1:] == code[:-1]
