@@ -454,21 +454,29 @@ def first_record(body: tuple[bytes, int], ncols: int, sep: str) -> list[str] | N
 
 
 def dict_codes(col: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
-    """int64 codes and distinct values (trimmed, in order of first appearance) of a
-    dictionary-typed column, as ``dictionary_encode`` of the trimmed strings would give."""
+    """int32 codes and distinct values (trimmed, in order of first appearance) of a
+    dictionary-typed column, as ``dictionary_encode`` of the trimmed strings would give.
+
+    Each chunk has its own dictionary (in order of appearance within the chunk), so the
+    concatenated dictionaries, deduplicated, are in order of appearance in the file.
+    """
     if col.null_count:
         raise Retry("null in a dictionary column")
-    ch = pa.table({"c": col}).unify_dictionaries().column(0)
-    if ch.num_chunks == 0 or len(ch) == 0:
-        return np.zeros(0, np.int64), []
-    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in ch.chunks])
-    codes = codes.astype(np.int64, copy=False)
-    dictionary = ch.chunk(0).dictionary
-    enc = pc.dictionary_encode(pc.utf8_trim_whitespace(dictionary))
-    remap = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    if not np.array_equal(remap, np.arange(len(remap))):
-        codes = remap[codes]
-    return codes, enc.dictionary.to_pylist()
+    chunks = [c for c in col.chunks if len(c)]
+    if not chunks:
+        return np.zeros(0, np.int32), []
+    dicts = [pc.utf8_trim_whitespace(c.dictionary) for c in chunks]
+    uniq = pc.unique(pa.concat_arrays(dicts))
+    if len(uniq) == 1:
+        return np.zeros(len(col), np.int32), uniq.to_pylist()
+    out = np.empty(len(col), np.int32)
+    pos = 0
+    for c, d in zip(chunks, dicts, strict=True):
+        remap = pc.index_in(d, value_set=uniq).to_numpy(zero_copy_only=False).astype(np.int32)
+        np.take(remap, c.indices.to_numpy(zero_copy_only=False), out=out[pos:pos + len(c)],
+                mode="clip")  # indices are valid; "raise" would buffer the output
+        pos += len(c)
+    return out, uniq.to_pylist()
 
 
 _MIN_NS = int(pd.Timestamp("1900-01-01").value)
@@ -728,22 +736,26 @@ def utc_from_ns(ns: np.ndarray) -> pd.DatetimeIndex:
         "UTC")
 
 
+_CHUNK = 1 << 20  # rows per pass of the O(n) checks: temporaries stay in cache
+
+
 def _is_sorted(code: np.ndarray, t: np.ndarray, rows: np.ndarray | None) -> bool:
-    """Rows already in (code, t, rows) order: checked in O(n) before paying for a sort."""
-    if len(code) < 2:
-        return True
-    dk = np.diff(code)
-    if (dk < 0).any():
-        return False
-    tie = dk == 0
-    del dk
-    dt = np.diff(t)
-    if (tie & (dt < 0)).any():
-        return False
-    if rows is not None:
-        tie &= dt == 0
-        if tie.any() and (tie & (rows[1:] < rows[:-1])).any():
+    """Rows already in (code, t, rows) order: checked in O(n), chunk by chunk, before paying
+    for a sort."""
+    n = len(code)
+    for i in range(0, max(n - 1, 0), _CHUNK):
+        j = min(i + _CHUNK + 1, n)
+        c, tt = code[i:j], t[i:j]
+        if (c[1:] < c[:-1]).any():
             return False
+        tie = c[1:] == c[:-1]
+        down = tt[1:] < tt[:-1]
+        if (tie & down).any():
+            return False
+        if rows is not None:
+            tie &= tt[1:] == tt[:-1]
+            if tie.any() and (tie & (rows[i + 1:j] < rows[i:j - 1])).any():
+                return False
     return True
 
 
@@ -765,12 +777,13 @@ def sort_order(code: np.ndarray, t: np.ndarray, rows: np.ndarray | None = None
 def finish_readings(
     table: Table, warnings: list[str], *, key_codes: np.ndarray, keys: Sequence[str],
     quantity: str, start_ns: np.ndarray, duration_s: np.ndarray, value: np.ndarray,
-    rows: np.ndarray, field: str = "value",
+    rows: np.ndarray | None, field: str = "value",
 ) -> pd.DataFrame:
     """Validate ranges, sort, drop exact duplicates (warning) and refuse conflicting ones.
 
     Works on integer codes and numpy arrays: sorting and duplicate detection on string
-    columns would cost more than the whole parse.
+    columns would cost more than the whole parse. ``rows`` (table row of each reading) may be
+    None for 0..n-1. The arrays may be reused by the frame: callers hand them over.
     """
     if quantity not in C.QUANTITIES:
         raise InputError("unknown quantity", field="quantity",
@@ -778,17 +791,23 @@ def finish_readings(
     check_range(value, quantity, table, field, rows=rows)
     # Codes follow the sorted key names so the output is sorted by series_key.
     rank = np.argsort(np.argsort(np.asarray(keys, dtype=object)))
-    kc = rank[key_codes] if len(keys) else key_codes
+    kc = key_codes
+    if len(keys) and not np.array_equal(rank, np.arange(len(keys))):
+        kc = rank[key_codes]
     sorted_keys = np.asarray(sorted(keys), dtype=object)
     order = sort_order(kc, start_ns, rows)
     if order is not None:
-        kc, start_ns, duration_s, value, rows = (a[order] for a in
-                                                 (kc, start_ns, duration_s, value, rows))
+        kc, start_ns, duration_s, value = (a[order] for a in (kc, start_ns, duration_s, value))
+        rows = order if rows is None else rows[order]
+    del order
+
+    def row(i) -> int:
+        return int(i) if rows is None else int(rows[i])
+
     same = np.zeros(len(kc), bool)
     same[1:] = (kc[1:] == kc[:-1]) & (start_ns[1:] == start_ns[:-1])
     if same.any():
         prev = np.flatnonzero(same) - 1
-        exact = (value[prev + 1] == value[prev]) & (duration_s[prev + 1] == duration_s[prev])
         # An exact copy of the kept row is dropped; compare each repeat with the first row
         # of its run, so a conflict anywhere in the run is caught.
         run_start = np.maximum.accumulate(np.where(~same, np.arange(len(same)), 0))
@@ -799,22 +818,25 @@ def finish_readings(
             i0, i1 = int(first[j]), int(prev[j] + 1)
             raise FormatError(
                 "two different values for the same series and time", file=table.label,
-                line=table.line(int(rows[i1])), field=field,
-                expected=f"one value per interval (line {table.line(int(rows[i0]))} already "
+                line=table.line(row(i1)), field=field,
+                expected=f"one value per interval (line {table.line(row(i0))} already "
                 f"gives {value[i0]!r})", found=str(value[i1]))
         warnings.append(f"{table.label}: {int(same.sum())} exact duplicate row(s) dropped "
-                        f"(first at line {table.line(int(rows[prev[0] + 1]))})")
+                        f"(first at line {table.line(row(prev[0] + 1))})")
         keep = ~same
         kc, start_ns, duration_s, value = kc[keep], start_ns[keep], duration_s[keep], value[keep]
+    del same
     key_col = pd.Series(sorted_keys, dtype=str).take(kc).reset_index(drop=True)
+    del kc
+    # copy=False: the arrays are ours, a copy would only cost time and memory.
     return pd.DataFrame({
         C.SERIES_KEY: key_col,
-        C.QUANTITY: pd.Series([quantity], dtype=str).take(np.zeros(len(kc), np.int64))
+        C.QUANTITY: pd.Series([quantity], dtype=str).take(np.zeros(len(key_col), np.int64))
         .reset_index(drop=True),
         C.START_UTC: utc_from_ns(start_ns),
         C.DURATION_S: np.asarray(duration_s, dtype=np.int64),
         C.VALUE: np.asarray(value, dtype=np.float64),
-    })
+    }, copy=False)
 
 
 def readings_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -855,21 +877,26 @@ def check_regular(
 
     Gaps are allowed (the quality module reports them); overlaps and off-grid times are not.
     ``starts_ns`` must already be sorted within each group; ``rows`` maps back to table rows.
-    Equal times pass here: duplicates are judged by ``finish_readings``.
+    Equal times pass here: duplicates are judged by ``finish_readings``. Runs chunk by chunk
+    so that no file-sized temporary is made.
     """
-    if len(starts_ns) < 2:
-        return
-    d = np.diff(starts_ns)
-    same = np.ones(len(d), bool) if groups is None else groups[1:] == groups[:-1]
-    step_ns = np.asarray(step_s, dtype=np.int64) * 1_000_000_000
-    if step_ns.ndim:
-        step_ns = step_ns[1:]
-    bad = same & (d % step_ns != 0)
-    i = _first(bad)
-    if i is not None:
-        r = i + 1 if rows is None else int(rows[i + 1])
-        raise FormatError(
-            "interval not aligned on the step (overlap or irregular time)", file=table.label,
-            line=table.line(r), field=field,
-            expected="a whole number of steps after the previous row",
-            found=f"{d[i] / 1e9:g} s")
+    n = len(starts_ns)
+    scalar = np.ndim(step_s) == 0
+    for i in range(0, max(n - 1, 0), _CHUNK):
+        j = min(i + _CHUNK + 1, n)
+        d = np.diff(starts_ns[i:j])
+        if scalar:
+            step_ns = np.int64(step_s) * 1_000_000_000
+        else:
+            step_ns = np.asarray(step_s[i + 1:j], dtype=np.int64) * 1_000_000_000
+        bad = d % step_ns != 0
+        if groups is not None:
+            bad &= groups[i + 1:j] == groups[i:j - 1]
+        k = _first(bad)
+        if k is not None:
+            r = i + k + 1 if rows is None else int(rows[i + k + 1])
+            raise FormatError(
+                "interval not aligned on the step (overlap or irregular time)",
+                file=table.label, line=table.line(r), field=field,
+                expected="a whole number of steps after the previous row",
+                found=f"{d[k] / 1e9:g} s")

@@ -297,22 +297,29 @@ def _to_energy(
     units = {**_UNITS_POWER, **_UNITS_ENERGY}
     if len(uvals) == 1:  # the usual case: one unit, no per-row selection
         div = units[uvals[0].lower()]
-        energy = (value * step_s / (3600.0 * div) if uvals[0].lower() in _UNITS_POWER
-                  else value / div)
+        if uvals[0].lower() in _UNITS_POWER:
+            energy = value * step_s  # same operations as below, without temporaries
+            energy /= 3600.0 * div
+        else:
+            energy = value / div
     else:
         is_power = np.array([u.lower() in _UNITS_POWER for u in uvals])[ucode]
         div = np.array([units[u.lower()] for u in uvals])[ucode]
         energy = np.where(is_power, value * step_s / (3600.0 * div), value / div)
     del value
-    start = label_ns - step_s * 1_000_000_000 if conv == "end" else label_ns
+    if conv == "end":
+        start = step_s * 1_000_000_000
+        np.subtract(label_ns, start, out=start)
+    else:
+        start = label_ns
     keep = ~np.isnan(energy)
     if keep.all():
-        rows = np.arange(n)
-        kc, dur = kcode, step_s
+        rows, kc, dur = None, kcode, step_s
     else:
         warnings.append(f"{table.label}: {int((~keep).sum())} empty value(s) dropped")
         rows = np.flatnonzero(keep)
         kc, start, dur, energy = kcode[keep], start[keep], step_s[keep], energy[keep]
+    del keep
     frame = T.finish_readings(
         table, warnings, key_codes=kc, keys=kvals, quantity="energy_kwh",
         start_ns=start, duration_s=dur, value=energy, rows=rows, field="Valeur")

@@ -95,7 +95,7 @@ def read_meter_csv(
                            decimal)
     if fast is not None:
         table, ts_name, naive, code, keys, value, dec = fast
-        rows = np.arange(len(table))
+        rows = None  # row i of the table
         tz = timezone or ("UTC" if T.fold(ts_name).endswith("utc") else "Europe/Paris")
         utc = _localize_groups(naive, code, tz, table, ts_name, ambiguous, nonexistent)
     else:
@@ -255,10 +255,16 @@ def _build(t_ns, code, value, rows, table, warnings, *, timestamps, values, on_r
     keep = ~np.isnan(value)
     if not keep.all():
         warnings.append(f"{table.label}: {int((~keep).sum())} empty value(s) dropped")
-        t_ns, code, value, rows = t_ns[keep], code[keep], value[keep], rows[keep]
+        rows = np.flatnonzero(keep) if rows is None else rows[keep]
+        t_ns, code, value = t_ns[keep], code[keep], value[keep]
+    del keep
     order = T.sort_order(code, t_ns, rows)
     if order is not None:
-        t_ns, code, value, rows = t_ns[order], code[order], value[order], rows[order]
+        t_ns, code, value = t_ns[order], code[order], value[order]
+        rows = order if rows is None else rows[order]
+    del order
+    if values == "index" and rows is None:
+        rows = np.arange(len(t_ns))
     q = C.QUANTITIES[quantity]
     if values == "index":
         same = code[1:] == code[:-1]
@@ -289,6 +295,6 @@ def _build(t_ns, code, value, rows, table, warnings, *, timestamps, values, on_r
                               expected="two readings per meter or the step_s option")
         T.check_regular(t_ns, step, table, "timestamp", groups=code, rows=rows)
         dur = np.full(len(t_ns), step, np.int64)
-        start = t_ns - (dur * 1_000_000_000 if timestamps == "end" else 0)
+        start = t_ns - np.int64(step) * 1_000_000_000 if timestamps == "end" else t_ns
         out = value
     return start, np.asarray(dur, np.int64), out, code, rows
