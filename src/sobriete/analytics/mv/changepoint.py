@@ -75,8 +75,9 @@ def _occupied(frame: pd.DataFrame) -> np.ndarray:
     by_dow = dow < 5
     if "day_type" not in frame:
         return by_dow
-    dt = frame["day_type"]
-    return np.where(dt.notna().to_numpy(), (dt == DayType.WORKDAY.value).to_numpy(), by_dow)
+    dt = frame["day_type"].to_numpy(dtype=object)
+    known = pd.notna(dt)
+    return np.where(known, dt == DayType.WORKDAY.value, by_dow)
 
 
 def day_groups(frame: pd.DataFrame, split: str) -> np.ndarray:
@@ -88,14 +89,15 @@ def day_groups(frame: pd.DataFrame, split: str) -> np.ndarray:
         dow = (frame["local_dow"].to_numpy(dtype=float) if "local_dow" in frame
                else np.asarray(frame.index.day_of_week, dtype=float))
         return np.where(dow < 5, "weekday", "weekend").astype(object)
-    occ = np.where(_occupied(frame), "occupied", "unoccupied").astype(object)
     if split == "occupancy":
-        return occ
-    season = np.where(np.isin(frame.index.month, HEATING_SEASON_MONTHS), "heating", "summer")
+        return np.where(_occupied(frame), "occupied", "unoccupied").astype(object)
+    heating = np.isin(np.asarray(frame.index.month), HEATING_SEASON_MONTHS)
     if split == "season":
-        return season.astype(object)
+        return np.where(heating, "heating", "summer").astype(object)
     if split == "season_occupancy":
-        return (pd.Series(season) + "_" + pd.Series(occ)).to_numpy(dtype=object)
+        occ = _occupied(frame)
+        return np.where(heating, np.where(occ, "heating_occupied", "heating_unoccupied"),
+                        np.where(occ, "summer_occupied", "summer_unoccupied")).astype(object)
     raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
 
 
