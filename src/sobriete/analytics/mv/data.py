@@ -61,7 +61,7 @@ def hourly_input(
     frame[C.WEATHER_QUANTITIES[0]] = hourly_temperature(weather, frame.index)
     local = frame.index.tz_convert(calendar.timezone)
     frame["local_hour"] = local.hour
-    frame["local_dow"] = local.dayofweek
+    frame["local_dow"] = local.day_of_week
     frame["local_date"] = local.tz_localize(None).normalize()
     occ, warnings = occupied(calendar, frame.index, closures)
     frame["occupied"] = occ
