@@ -22,8 +22,9 @@ past or forecast, as long as the frame has the columns they use.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar, Self
 
 import pandas as pd
@@ -66,6 +67,29 @@ class FitResult:
     @property
     def disqualified(self) -> bool:
         return disqualified(self.warnings)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON types; NaN metrics become null."""
+        doc = {f.name: getattr(self, f.name) for f in fields(self)}
+        doc["metrics"] = (
+            {k: _finite_or_none(v) for k, v in asdict(self.metrics).items()}
+            if self.metrics is not None else None
+        )
+        doc["warnings"] = [w.model_dump(mode="json") for w in self.warnings]
+        return doc
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> FitResult:
+        d = dict(doc)
+        if d.get("metrics") is not None:
+            d["metrics"] = FitMetrics(**{k: (float("nan") if v is None else v)
+                                         for k, v in d["metrics"].items()})
+        d["warnings"] = [MVWarning(**w) for w in d.get("warnings", [])]
+        return cls(**d)
+
+
+def _finite_or_none(v: Any) -> Any:
+    return None if isinstance(v, float) and not math.isfinite(v) else v
 
 
 class BaselineModel(ABC):

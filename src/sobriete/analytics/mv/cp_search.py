@@ -15,12 +15,11 @@ slope is not is invalid, and the simpler form without that term stands.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
-from sobriete.analytics.mv.base import FitMetrics, FitResult
-from sobriete.domain.mv import MVWarning
+from sobriete.analytics.mv.base import FitResult
 
 FORMS = ("intercept", "heating", "cooling", "heating_cooling")
 # (grid, sign) -> (n_rows, n_candidates) degree feature: sign +1 heating, -1 cooling.
@@ -185,10 +184,6 @@ def evaluate(params: dict, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 # ---- fit results as plain JSON (shared by the daily and billing models) --------------------
 
-def _finite_or_none(v):
-    return None if isinstance(v, float) and not np.isfinite(v) else v
-
-
 def new_result(model, rows, params: dict, metrics, warnings, seconds: float) -> FitResult:
     first = rows.index.min() if len(rows) else None
     last = rows.index.max() if len(rows) else None
@@ -200,21 +195,8 @@ def new_result(model, rows, params: dict, metrics, warnings, seconds: float) -> 
 
 
 def fit_result_to_json(r: FitResult | None) -> dict | None:
-    if r is None:
-        return None
-    doc = {f.name: getattr(r, f.name) for f in fields(r)}
-    doc["metrics"] = ({k: _finite_or_none(v) for k, v in asdict(r.metrics).items()}
-                      if r.metrics is not None else None)
-    doc["warnings"] = [w.model_dump(mode="json") for w in r.warnings]
-    return doc
+    return None if r is None else r.to_json()
 
 
 def fit_result_from_json(doc: dict | None) -> FitResult | None:
-    if doc is None:
-        return None
-    d = dict(doc)
-    if d.get("metrics") is not None:
-        d["metrics"] = FitMetrics(**{k: (float("nan") if v is None else v)
-                                     for k, v in d["metrics"].items()})
-    d["warnings"] = [MVWarning(**w) for w in d.get("warnings", [])]
-    return FitResult(**d)
+    return None if doc is None else FitResult.from_json(doc)

@@ -247,17 +247,27 @@ def _copy(conn, table: str, cols: dict[str, np.ndarray]) -> None:
             cp.write(buf.getbuffer())
 
 
-def read_series(conn: Connection, key: str, quantity: str) -> pd.DataFrame:
-    """Stored readings of one series as a long frame (empty when unknown)."""
+def read_series(
+    conn: Connection,
+    key: str,
+    quantity: str,
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """Stored readings of one series as a long frame (empty when unknown), optionally only
+    those starting in [start, end) (timezone-aware)."""
     sid = conn.execute(
         select(series_t.c.id).where(series_t.c.key == key, series_t.c.quantity == quantity)
     ).scalar_one_or_none()
     if sid is None:
         return pd.DataFrame(columns=list(C.READING_COLUMNS))
+    where = f"series_id = {int(sid):d}"
+    if start is not None:
+        where += f" AND start_s >= {int(pd.Timestamp(start).timestamp()):d}"
+    if end is not None:
+        where += f" AND start_s < {int(pd.Timestamp(end).timestamp()):d}"
     df = pd.read_sql_query(
-        f"SELECT start_s, duration_s, value FROM reading WHERE series_id = {int(sid)}"
-        " ORDER BY start_s",
-        conn,
+        f"SELECT start_s, duration_s, value FROM reading WHERE {where} ORDER BY start_s", conn
     )
     df[C.START_UTC] = pd.to_datetime(df.pop("start_s"), unit="s", utc=True)
     df[C.SERIES_KEY] = key

@@ -203,3 +203,48 @@ mqtt_dead_letter = Table(
     Column("payload", LargeBinary, nullable=False),
     Column("reason", Text, nullable=False),
 )
+
+# -- measurement & verification ---------------------------------------------------------
+mv_run = Table(
+    "mv_run", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),  # fit | savings
+    Column("started_at", _tz(), nullable=False),
+    Column("finished_at", _tz()),
+    Column("status", String(16), nullable=False),  # running | done | interrupted
+    Column("settings_json", Text, nullable=False),
+    Column("n_tasks", Integer, nullable=False),
+    Column("n_done", Integer, nullable=False),
+    Column("n_failed", Integer, nullable=False),
+)
+baseline_fit = Table(
+    "baseline_fit", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", ForeignKey("mv_run.id"), nullable=False, index=True),
+    Column("series_id", ForeignKey("series.id"), nullable=False, index=True),
+    Column("status", String(16), nullable=False),  # ok | failed
+    Column("model", String(64)),
+    Column("model_version", String(16)),
+    Column("frequency", String(16)),
+    Column("baseline_start", Date),
+    Column("baseline_end", Date),
+    Column("model_json", Text),  # everything needed to predict again
+    Column("result_json", Text),  # FitResult: params, metrics, warnings, timings
+    Column("disqualified", Integer),
+    Column("error", Text),
+    Column("created_at", _tz(), nullable=False),
+    UniqueConstraint("run_id", "series_id", name="uq_baseline_fit_run_series"),
+)
+savings_result = Table(
+    "savings_result", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", ForeignKey("mv_run.id"), nullable=False, index=True),
+    Column("fit_id", ForeignKey("baseline_fit.id"), nullable=False),
+    Column("series_id", ForeignKey("series.id"), nullable=False),
+    Column("reporting_start", Date, nullable=False),
+    Column("reporting_end", Date, nullable=False),
+    Column("savings_kwh", Float),
+    Column("uncertainty_kwh", Float),
+    Column("result_json", Text, nullable=False),
+    Column("created_at", _tz(), nullable=False),
+)
