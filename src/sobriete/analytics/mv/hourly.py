@@ -162,7 +162,7 @@ def _arrays(data: pd.DataFrame, s: HourlySettings, month_t: np.ndarray | None,
     else:  # not the documented frame: take the index's own clock
         naive = idx.tz_localize(None) if idx.tz is not None else idx
         day_num = np.asarray(naive.normalize().to_numpy(), "datetime64[D]").astype(np.int64)
-        hour, dow = naive.hour.to_numpy(np.int64), naive.dayofweek.to_numpy(np.int64)
+        hour, dow = naive.hour.to_numpy(np.int64), naive.day_of_week.to_numpy(np.int64)
     uniq, day_index = np.unique(day_num, return_inverse=True)
     first = np.zeros(len(uniq), np.int64)
     first[day_index[::-1]] = np.arange(n)[::-1]
