@@ -296,18 +296,20 @@ def _line_bounds(body) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
-def _count_newlines(data: bytes, lo: int) -> int:
-    """Number of ``\\n`` in ``data[lo:]``, in bounded chunks (no file-sized temporary)."""
+def _count_newlines(data: bytes, lo: int, hi: int | None = None) -> int:
+    """Number of ``\\n`` in ``data[lo:hi]``, in bounded chunks (no file-sized temporary)."""
     mv = memoryview(data)
+    hi = len(data) if hi is None else hi
     n = 0
-    for i in range(lo, len(data), _BLOCK):
-        n += int(np.count_nonzero(np.frombuffer(mv[i:i + _BLOCK], dtype=np.uint8) == 10))
+    for i in range(lo, hi, _BLOCK):
+        n += int(np.count_nonzero(np.frombuffer(mv[i:min(i + _BLOCK, hi)], np.uint8) == 10))
     return n
 
 
-def _row_lines(data: bytes, lo: int, n_rows: int, first_line: int, label: str):
+def _row_lines(data: bytes, lo: int, n_rows: int, first_line: int, label: str,
+               n_newlines: int | None = None):
     """File lines of the rows: None when row i is line first_line + i (no blank line)."""
-    n_lines = _count_newlines(data, lo) + 1
+    n_lines = (_count_newlines(data, lo) if n_newlines is None else n_newlines) + 1
     if len(data) == lo or data[-1] == 10:
         n_lines -= 1  # the empty segment after the last line end
     if n_rows == n_lines:
@@ -325,8 +327,10 @@ def _row_lines(data: bytes, lo: int, n_rows: int, first_line: int, label: str):
 
 
 def _read_parts(data: bytes, lo: int, read: pcsv.ReadOptions, sep: str,
-                convert: pcsv.ConvertOptions) -> tuple[list[pa.Table], list[str]]:
-    """Arrow tables of ``data[lo:]`` in file order, and the text of rows with a wrong count.
+                convert: pcsv.ConvertOptions
+                ) -> tuple[list[pa.Table], list[str], int | None]:
+    """Arrow tables of ``data[lo:]`` in file order, the text of rows with a wrong count, and
+    the number of line ends (counted by the same threads when the body is cut in parts).
 
     A large body is cut at line ends into one part per core, each read by a streaming reader
     (one block in memory at a time, where ``read_csv`` keeps every parsed block until the
@@ -338,7 +342,7 @@ def _read_parts(data: bytes, lo: int, read: pcsv.ReadOptions, sep: str,
         bad: list[str] = []
         tbl = pcsv.read_csv(pa.BufferReader(buf.slice(lo)), read_options=read,
                             parse_options=_parse_options(sep, bad), convert_options=convert)
-        return [tbl], bad
+        return [tbl], bad, None
     n = max(1, min(os.cpu_count() or 1, 4, size // _PARALLEL_MIN_BYTES))
     if data.find(b'"', lo) >= 0:
         n = 1
@@ -351,19 +355,19 @@ def _read_parts(data: bytes, lo: int, read: pcsv.ReadOptions, sep: str,
     cuts.append(len(data))
     bads: list[list[str]] = [[] for _ in cuts[1:]]
 
-    def one(k: int) -> pa.Table:
+    def one(k: int) -> tuple[pa.Table, int]:
         a, b = cuts[k], cuts[k + 1]
         reader = pcsv.open_csv(pa.BufferReader(buf.slice(a, b - a)), read_options=read,
                                parse_options=_parse_options(sep, bads[k]),
                                convert_options=convert)
-        return reader.read_all()
+        return reader.read_all(), _count_newlines(data, a, b)  # numpy releases the GIL
 
     if len(bads) == 1:
-        tables = [one(0)]
+        done = [one(0)]
     else:
         with ThreadPoolExecutor(len(bads)) as ex:
-            tables = list(ex.map(one, range(len(bads))))
-    return tables, [t for b in bads for t in b]
+            done = list(ex.map(one, range(len(bads))))
+    return [t for t, _ in done], [t for b in bads for t in b], sum(c for _, c in done)
 
 
 def _parse_options(sep: str, bad_rows: list[str]) -> pcsv.ParseOptions:
@@ -407,7 +411,7 @@ def read_table(
             strings_can_be_null=False, decimal_point=decimal,
         )
     try:
-        parts, bad_rows = _read_parts(data, lo, read, sep, convert)
+        parts, bad_rows, n_newlines = _read_parts(data, lo, read, sep, convert)
     except (pa.ArrowInvalid, pa.ArrowException) as exc:
         if types is not None:
             raise Retry(str(exc)) from None
@@ -427,7 +431,7 @@ def read_table(
             f"separated by {sep!r}", found=bad_rows[0][:80],
         )
     n_rows = sum(t.num_rows for t in parts)
-    lines = _row_lines(data, lo, n_rows, first_line, label)
+    lines = _row_lines(data, lo, n_rows, first_line, label, n_newlines)
     cols = {}
     for i, n in wanted:
         chunks = [c for t in parts for c in t.column(f"c{i}").chunks]

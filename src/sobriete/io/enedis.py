@@ -174,7 +174,8 @@ def _r63(raw: T.RawText, timestamps: str, series_key: str | None):
     frame, warnings, _ = _to_energy(table, label_ns, value, unit, step_s, (kcode, kvals), conv,
                                     raw.warnings, infer_step=False)
     raw.warnings[:] = warnings
-    steps = sorted({int(s) for s in np.unique(step_s)})
+    one_step = fast is not None and len(fast[3][1]) == 1  # a single Pas value in the file
+    steps = [int(step_s[0])] if one_step else sorted({int(s) for s in np.unique(step_s)})
     meta = {"prms": ",".join(map(str, prms)), "step_s": ",".join(map(str, steps)),
             "timestamps": conv}
     return "enedis-r63", frame, meta
@@ -221,7 +222,9 @@ def _units(col: pa.ChunkedArray, table: T.Table) -> tuple[np.ndarray, list[str]]
     if pa.types.is_dictionary(col.type):
         code, vals = T.dict_codes(col)
         enc = pc.dictionary_encode(pc.utf8_lower(pa.array(vals, pa.string())))
-        code = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)[code]
+        remap = enc.indices.to_numpy(zero_copy_only=False)
+        if not np.array_equal(remap, np.arange(len(remap))):  # "W" and "w" in one file
+            code = remap[code]
         vals = enc.dictionary.to_pylist()
     else:
         code, vals = _codes(pc.utf8_lower(pc.utf8_trim_whitespace(col)), len(table))
@@ -252,7 +255,11 @@ def _parse_pas(col: pa.ChunkedArray, table: T.Table,
     hours = pc.equal(pc.struct_field(parts, "u"), "H").to_numpy(zero_copy_only=False)
     step = np.where(hours, n * 3600, n * 60)
     if coded is not None:
-        step = step[coded[0]]
+        codes = coded[0]
+        out_d = (step <= 0) | (step > 86400)  # judged once per distinct value
+        if not out_d.any():
+            return np.full(len(codes), step[0]) if len(step) == 1 else step[codes]
+        step = step[codes]
     bad = np.flatnonzero((step <= 0) | (step > 86400))
     if len(bad):
         i = int(bad[0])
