@@ -142,6 +142,13 @@ def test_predicts_on_forecast_weather_without_energy(synth, fitted):
     assert len(pred) == 72 and np.isfinite(pred.to_numpy()).all()
 
 
+def test_prediction_follows_the_callers_row_order(synth, fitted):
+    test = year(synth, 2024).iloc[:500]
+    shuffled = test.sample(frac=1.0, random_state=1)
+    pd.testing.assert_frame_equal(fitted.predict(shuffled).loc[test.index],
+                                  fitted.predict(test), check_freq=False)
+
+
 def test_missing_temperature_is_imputed_with_a_warning_as_data(synth):
     train = year(synth, 2023).copy()
     train.loc[train.index[1000:1400], "temp_air_c"] = np.nan

@@ -477,6 +477,13 @@ class HourlyModel(BaselineModel):
     def predict(self, data: pd.DataFrame) -> pd.DataFrame:
         if self._p is None:
             raise RuntimeError("fit the model (or load it with from_json) before predicting")
+        if not data.index.is_monotonic_increasing:
+            # Smoothing and gap filling run in time order; answer in the caller's order.
+            order = np.argsort(pd.DatetimeIndex(data.index).asi8, kind="stable")
+            out = self.predict(data.iloc[order])
+            back = np.empty_like(order)
+            back[order] = np.arange(len(order))
+            return out.iloc[back].set_axis(data.index)
         p, s = self._p, self.settings
         hour_ghi = np.asarray(p["hour_ghi"]) if p["solar"] else None
         a = _arrays(data, s, np.asarray(p["month_t_c"], float), hour_ghi)
