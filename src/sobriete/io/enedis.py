@@ -140,13 +140,13 @@ def _r63(raw: T.RawText, timestamps: str, series_key: str | None):
     names = {k: header[i] for k, i in idx.items()}
     fast = _r63_typed(raw, header, names) if T.FAST_PATH else None
     if fast is not None:
-        table, label_ns, value, pas = fast
+        table, label_ns, value, pas, (kcode, prms), unit_coded = fast
         step_s = _parse_pas(table.columns[names["Pas"]], table, pas)
-        kcode, prms = T.dict_codes(table.columns[names["Identifiant PRM"]])
         if "" in prms:
             i = int(np.flatnonzero(kcode == prms.index(""))[0])
             _empty_prm(table, i)
     else:
+        unit_coded = None
         table = T.read_table(raw.body(1), header, sep=";", first_line=2, label=label)
         if not len(table):
             raise FormatError("no readings", file=label, line=2, expected="R63 rows")
@@ -168,7 +168,7 @@ def _r63(raw: T.RawText, timestamps: str, series_key: str | None):
         kcode, kvals = np.zeros(len(table), dtype=np.int64), [series_key]
     else:
         kcode, kvals = kcode, prms
-    unit = _units(table.columns[names["Unite"]], table)
+    unit = _units(table.columns[names["Unite"]], table, unit_coded)
     table.columns = {}
     conv = "end" if timestamps == "auto" else timestamps
     frame, warnings, _ = _to_energy(table, label_ns, value, unit, step_s, (kcode, kvals), conv,
@@ -187,7 +187,8 @@ def _empty_prm(table: T.Table, i: int):
 
 
 def _r63_typed(raw: T.RawText, header: list[str], names: dict[str, str]):
-    """(table, start ns, values, Pas codes) read by Arrow into typed columns, or None.
+    """(table, start ns, values, and codes + distinct values of Pas, PRM and Unite) read by
+    Arrow into typed columns, or None.
 
     None sends the file down the string path, which words the errors (bad or naive
     timestamps, nan written out...); dictionary columns keep one string per distinct value.
@@ -211,16 +212,20 @@ def _r63_typed(raw: T.RawText, header: list[str], names: dict[str, str]):
         label_ns = T.typed_times(table.columns[names["Horodate"]])
         value = T.typed_floats(table.columns[names["Valeur"]])
         pas = T.dict_codes(table.columns[names["Pas"]])
-        T.dict_codes(table.columns[names["Unite"]])  # only to Retry on nulls
+        prm = T.dict_codes(table.columns[names["Identifiant PRM"]])
+        unit = T.dict_codes(table.columns[names["Unite"]])
     except T.Retry:
         return None
-    return table, label_ns, value, pas
+    return table, label_ns, value, pas, prm, unit
 
 
-def _units(col: pa.ChunkedArray, table: T.Table) -> tuple[np.ndarray, list[str]]:
-    """Codes and distinct lower-case units; FormatError on the first unknown unit."""
-    if pa.types.is_dictionary(col.type):
-        code, vals = T.dict_codes(col)
+def _units(col: pa.ChunkedArray, table: T.Table,
+           coded: tuple[np.ndarray, list[str]] | None = None) -> tuple[np.ndarray, list[str]]:
+    """Codes and distinct lower-case units; FormatError on the first unknown unit.
+
+    ``coded``: codes and trimmed distinct values of a dictionary column (fast path)."""
+    if coded is not None:
+        code, vals = coded
         enc = pc.dictionary_encode(pc.utf8_lower(pa.array(vals, pa.string())))
         remap = enc.indices.to_numpy(zero_copy_only=False)
         if not np.array_equal(remap, np.arange(len(remap))):  # "W" and "w" in one file
