@@ -49,7 +49,8 @@ def demo_steps() -> list[DemoStep]:
         DemoStep("Courbe de charge Enedis", "Enedis load curve",
                  "france/enedis_courbe_de_charge_example.csv", "enedis"),
         DemoStep("Météo-France Paris-Orly (SYNOP)", "Météo-France Paris-Orly (SYNOP)",
-                 "france/meteofrance_synop_paris_orly_3h_2015_2019.csv.gz", "synop"),
+                 "france/meteofrance_synop_paris_orly_3h_2015_2019.csv.gz", "synop",
+                 {"station": "07149-paris-orly"}),
         DemoStep("Calendrier Tempo", "Tempo calendar", "france/tempo_calendar_2014_2023.csv",
                  "tempo"),
     ]
