@@ -62,3 +62,4 @@ from sobriete.cli import commands  # noqa: E402,F401  (registers the commands on
 from sobriete.cli.ingest import ingest  # noqa: E402
 
 main.add_command(ingest)
+from sobriete.cli import mv  # noqa: E402,F401  (registers `baseline` and `savings`)

@@ -79,8 +79,13 @@ def load_frames(conn: Connection, ref: MeterRef, start: date, end: date,
     lo = pd.Timestamp(start, tz=cal.timezone).tz_convert("UTC")
     hi = pd.Timestamp(end, tz=cal.timezone).tz_convert("UTC")
     readings = read_series(conn, ref.key, ref.quantity, lo, hi)
+    if readings.empty:
+        raise SobrieteError(f"meter {ref.key!r}: no reading from {start} to {end}")
     pad = pd.Timedelta(hours=12)  # interpolation needs observations beyond both ends
     w = read_series(conn, ref.weather_key, TEMP, lo - pad, hi + pad)
+    if w.empty:
+        raise SobrieteError(f"weather station {ref.weather_key!r}: no temperature from {start} "
+                            f"to {end} (meter {ref.key!r})")
     weather = w.set_index(C.START_UTC)[[C.VALUE]].rename(columns={C.VALUE: TEMP})
     if frequency == "billing":
         temps = daily_mean_temperature(weather[TEMP], cal.timezone)
