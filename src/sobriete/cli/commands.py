@@ -10,6 +10,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from sobriete.cli import _counts_table, _db_option, _lang, console, fail, main
+from sobriete.cli.mv import fits_table, savings_table
 from sobriete.domain.errors import SobrieteError
 from sobriete.reporting.docs import PAGES
 from sobriete.services.footprint import ledger
@@ -34,7 +35,7 @@ def demo(ctx: click.Context, out: Path, db_url: str | None) -> None:
     from sobriete.services.demo import demo_steps, run_demo
 
     lang = _lang(ctx)
-    n_steps = len(demo_steps()) + 2
+    n_steps = len(demo_steps()) + 4
     try:
         with _progress() as bar:
             task = bar.add_task("sobriete demo", total=n_steps)
@@ -50,7 +51,9 @@ def demo(ctx: click.Context, out: Path, db_url: str | None) -> None:
     console.print(("Contrôle qualité : " if fr else "Quality checks: ")
                   + f"{q.series_checked} séries, " + ", ".join(
                       f"{k}={v}" for k, v in sorted(q.issues_by_kind.items())))
-    _print_footprint(result.store, lang, last=len(result.imports) + 2)
+    fits_table(result.store, result.fit_run.run_id, lang)
+    savings_table(result.store, result.savings_run, lang)
+    _print_footprint(result.store, lang, last=len(result.imports) + 4)
     console.print(("Synthèse écrite : " if fr else "Summary written: ")
                   + f"[bold]{result.summary.path.resolve()}[/]")
 

@@ -80,7 +80,7 @@ def baseline_fit(ctx, start, end, frequency, weather, meters, workers, resume, d
                 progress=lambda done, total: bar.update(task, completed=done, total=total))
     except SobrieteError as exc:
         fail(exc, lang)
-    _fits_table(store, summary.run_id, lang)
+    fits_table(store, summary.run_id, lang)
     fr = lang == "fr"
     console.print((f"Calcul n°{summary.run_id} : {summary.n_done} compteurs, "
                    f"{summary.n_failed} échecs, {summary.seconds:.1f} s") if fr else
@@ -88,7 +88,7 @@ def baseline_fit(ctx, start, end, frequency, weather, meters, workers, resume, d
                    f"failed, {summary.seconds:.1f} s"))
 
 
-def _fits_table(store, run_id: int, lang: str) -> None:
+def fits_table(store, run_id: int, lang: str) -> None:
     fr = lang == "fr"
     table = Table(title=("Modèles de référence" if fr else "Baselines") + f" (n°{run_id})")
     for c in (("Compteur", "Meter"), ("Modèle", "Model"), ("CV(RMSE)", "CV(RMSE)"),

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from importlib import resources
 from pathlib import Path
 
 from sobriete.services.imports import ImportOutcome, import_file
+from sobriete.services.mv_run import FitSettings, RunSummary, fit_portfolio
+from sobriete.services.mv_savings_run import SavingsSettings, compute_savings
 from sobriete.services.quality_run import QualityOutcome, run_quality
 from sobriete.services.store import Store, open_store
 from sobriete.services.summary_run import SummaryOutcome, write_summary
@@ -61,7 +64,17 @@ class DemoOutcome:
     store: Store
     imports: list[ImportOutcome]
     quality: QualityOutcome
+    fit_run: RunSummary
+    savings_run: int
     summary: SummaryOutcome
+
+
+# M&V on the Cambridge meters: 2019 as baseline, 2020 (the COVID closure) as reporting year.
+# The Linky example has a single year and no matching weather, so it is not in this part.
+MV_BASELINE = FitSettings(date(2019, 1, 1), date(2020, 1, 1))
+MV_REPORTING = SavingsSettings(date(2020, 1, 1), date(2021, 1, 1))
+MV_WEATHER = {"*": "bedford"}
+MV_METERS = [f"{k}-{kind}" for k in CAMBRIDGE_KEYS for kind in ("elec", "gas")]
 
 
 def run_demo(
@@ -81,7 +94,11 @@ def run_demo(
                                        **step.options))
     progress("Contrôle qualité des données" if lang == "fr" else "Data quality checks")
     quality = run_quality(store)
+    progress("Modèles de référence 2019" if lang == "fr" else "2019 baselines")
+    fit_run = fit_portfolio(store, MV_BASELINE, weather=MV_WEATHER, keys=MV_METERS)
+    progress("Économies 2020" if lang == "fr" else "2020 savings")
+    savings_run = compute_savings(store, fit_run.run_id, MV_REPORTING, weather=MV_WEATHER)
     progress("Synthèse HTML" if lang == "fr" else "HTML summary")
     summary = write_summary(store, out / "synthese.html", lang=lang,
                             sources=(DATA / "README.md").read_text(encoding="utf-8"))
-    return DemoOutcome(store, imports, quality, summary)
+    return DemoOutcome(store, imports, quality, fit_run, savings_run, summary)
