@@ -41,11 +41,13 @@ def render_summary_html(
     footprint: list | None = None,
     footprint_method: str = "",
     lang: str = "fr",
+    savings: list | None = None,
+    savings_run: int | None = None,
 ) -> str:
     tpl = _ENV.get_template("summary.html.j2")
     return tpl.render(
         buildings=buildings, lang=lang, t=lambda k: t(k, lang), fmt=_fmt(lang), day=_day,
         uri=png_data_uri, generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         store=store_label, sources=sources, footprint=footprint or [],
-        footprint_method=footprint_method,
+        footprint_method=footprint_method, savings=savings or [], savings_run=savings_run,
     )

@@ -28,6 +28,24 @@ LABELS: dict[str, tuple[str, str]] = {
     "energy": ("Énergie (Wh)", "Energy (Wh)"),
     "co2": ("CO2 (g)", "CO2 (g)"),
     "method": ("Méthode", "Method"),
+    "mv_title": ("Mesure des économies (IPMVP option C, ASHRAE Guideline 14)",
+                 "Measured savings (IPMVP option C, ASHRAE Guideline 14)"),
+    "mv_intro": ("Consommation mesurée comparée au modèle de référence ajusté sur la période "
+                 "de référence et rejoué sur les conditions de la période de suivi. Les écarts "
+                 "durables (fermetures, changements d'usage) sont détectés comme événements non "
+                 "routiniers et exclus du calcul, montant à l'appui.",
+                 "Metered consumption against the baseline model fitted on the baseline period "
+                 "and replayed on the reporting period's conditions. Sustained departures "
+                 "(closures, changes of use) are detected as non-routine events and excluded "
+                 "from the sum, with their amount shown."),
+    "savings": ("Économie (kWh)", "Savings (kWh)"),
+    "uncertainty": ("Incertitude ± (kWh)", "Uncertainty ± (kWh)"),
+    "significant": ("Significative", "Significant"),
+    "events": ("Événements non routiniers", "Non-routine events"),
+    "model": ("Modèle", "Model"),
+    "run": ("Calcul n°", "Run #"),
+    "yes": ("oui", "yes"),
+    "no": ("non", "no"),
     "electricity": ("électricité", "electricity"),
     "gas": ("gaz", "gas"),
     "heat": ("chaleur", "heat"),

@@ -99,6 +99,6 @@ def run_demo(
     progress("Économies 2020" if lang == "fr" else "2020 savings")
     savings_run = compute_savings(store, fit_run.run_id, MV_REPORTING, weather=MV_WEATHER)
     progress("Synthèse HTML" if lang == "fr" else "HTML summary")
-    summary = write_summary(store, out / "synthese.html", lang=lang,
+    summary = write_summary(store, out / "synthese.html", lang=lang, weather=MV_WEATHER,
                             sources=(DATA / "README.md").read_text(encoding="utf-8"))
     return DemoOutcome(store, imports, quality, fit_run, savings_run, summary)

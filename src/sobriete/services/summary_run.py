@@ -18,6 +18,7 @@ from sobriete.reporting.summary import (
     summarise_meter,
 )
 from sobriete.services.footprint import ledger, measured
+from sobriete.services.mv_report import latest_savings_run, savings_views
 from sobriete.services.store import Store
 from sobriete.services.store import schema as S
 from sobriete.services.store.estate import load_portfolio
@@ -67,16 +68,20 @@ def build_summaries(store: Store, *, lang: str = "fr") -> list[BuildingSummary]:
 
 
 def write_summary(
-    store: Store, path: Path, *, lang: str = "fr", sources: str = ""
+    store: Store, path: Path, *, lang: str = "fr", sources: str = "", weather=None
 ) -> SummaryOutcome:
+    """The HTML summary; with the latest savings run's figures when there is one."""
     with measured("summary", store):
         buildings = build_summaries(store, lang=lang)
+        run = latest_savings_run(store)
+        savings = savings_views(store, run, weather=weather, lang=lang) if run else []
         jobs = ledger(store)
         footprint = jobs.to_dict("records") if not jobs.empty else []
         method = jobs["method"].iloc[-1] if not jobs.empty else ""
         html = render_summary_html(
             buildings, store_label=store.engine.url.render_as_string(hide_password=True),
-            sources=sources, footprint=footprint, footprint_method=method, lang=lang)
+            sources=sources, footprint=footprint, footprint_method=method, lang=lang,
+            savings=savings, savings_run=run)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(html, encoding="utf-8")
         tmp.replace(path)  # a reader never sees half a report
