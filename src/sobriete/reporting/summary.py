@@ -21,7 +21,6 @@ from sobriete.domain import columns as C  # noqa: E402
 from sobriete.domain.portfolio import Building, Meter  # noqa: E402
 from sobriete.domain.quality import QualityIssue  # noqa: E402
 
-
 LOCAL_TZ = "Europe/Paris"
 
 
