@@ -1,10 +1,41 @@
-"""`make bench`: every benchmark, one after the other; results land in benchmarks/results/."""
+"""`make bench`: every benchmark, one after the other; results land in benchmarks/results/.
+
+The M&V benchmark compares with OpenDSM, which lives in its own venv (.venv-bench, pandas<3;
+never a product dependency): it runs there, in a subprocess, after the venv is built by
+benchmarks/peers/setup_bench_env.sh when missing. Environment knobs:
+  SOBRIETE_BENCH_MV=skip          leave the M&V benchmark out
+  SOBRIETE_BENCH_MV_ARGS="..."    arguments for `python -m benchmarks.mv` (e.g. "--scale 10000")
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
 
 from benchmarks import ingest
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_PY = ROOT / ".venv-bench" / "bin" / "python"
+SETUP = ROOT / "benchmarks" / "peers" / "setup_bench_env.sh"
+
+
+def mv(args: list[str]) -> int:
+    if not BENCH_PY.exists():
+        subprocess.run(["bash", str(SETUP)], cwd=ROOT, check=True)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    return subprocess.run([str(BENCH_PY), "-m", "benchmarks.mv", *args], cwd=ROOT,
+                          env=env).returncode
 
 
 def main() -> None:
     ingest.main([])
+    if os.environ.get("SOBRIETE_BENCH_MV", "").lower() != "skip":
+        rc = mv(shlex.split(os.environ.get("SOBRIETE_BENCH_MV_ARGS", "")))
+        if rc:
+            sys.exit(rc)
 
 
 if __name__ == "__main__":
