@@ -108,3 +108,39 @@ def test_sample_quantity_and_errors():
     assert e.value.line == 3 and e.value.field == "timestamp"
     with pytest.raises(ValueRangeError):
         read_meter_csv(b"meter,timestamp,value\nm,2023-01-01T00:00Z,-1\nm,2023-01-01T01:00Z,1\n")
+
+
+@pytest.fixture(params=[True, False], ids=["fast", "string"])
+def both_paths(request, monkeypatch):
+    """Run a test on the typed fast path and on the string path (the reference)."""
+    from sobriete.io import _text as T
+
+    monkeypatch.setattr(T, "FAST_PATH", request.param)
+
+
+def test_sub_second_times_are_floored_to_the_second(both_paths):
+    text = ("meter,timestamp,value\nroom,2023-01-01T12:00:00.200Z,19.5\n"
+            "room,2023-01-01T12:00:00.700Z,19.7\n")
+    with pytest.raises(FormatError, match="line 2 already") as e:
+        read_meter_csv(text.encode(), quantity="temp_zone_c", name="t.csv")
+    assert (e.value.file, e.value.line) == ("t.csv", 3)
+    same = text.replace("19.7", "19.5")
+    p = read_meter_csv(same.encode(), quantity="temp_zone_c")
+    assert p.frame["start_utc"].tolist() == [pd.Timestamp("2023-01-01T12:00:00Z")]
+    assert any("exact duplicate" in w for w in p.warnings)
+    p = read_meter_csv(b"meter,timestamp,value\nroom,2023-01-01T12:00:01.999Z,19.5\n"
+                       b"room,2023-01-01T12:00:00.999999999Z,19.5\n", quantity="temp_zone_c")
+    assert p.frame["start_utc"].tolist() == [pd.Timestamp("2023-01-01T12:00:00Z"),
+                                             pd.Timestamp("2023-01-01T12:00:01Z")]
+
+
+def test_timestamps_before_1990_or_from_2100_are_refused(both_paths):
+    for ts, line in (("1989-12-31T23:00Z", 3), ("2100-01-01T00:00Z", 3)):
+        text = f"meter,timestamp,value\nm,2023-01-01T00:00Z,1\nm,{ts},1\n"
+        with pytest.raises(FormatError, match="out of range") as e:
+            read_meter_csv(text.encode())
+        assert (e.value.line, e.value.field) == (line, "timestamp")
+    with pytest.raises(FormatError, match="out of range") as e:
+        read_meter_csv(b"meter,timestamp,value\nm,01/01/1985 00:00,1\n",
+                       timestamp_format="%d/%m/%Y %H:%M")
+    assert e.value.line == 2

@@ -109,3 +109,14 @@ def test_resample_limits_gaps():
     assert rep.missing == {"temp_air_c": 0}
     with pytest.raises(InputError):
         resample_hourly(f, method="cubic")
+
+
+def test_weather_sub_second_times_are_floored_to_the_second():
+    text = ("timestamp_utc,temp_air_c\n2023-01-01T12:00:00.200Z,5.0\n"
+            "2023-01-01T12:00:00.700Z,6.0\n")
+    with pytest.raises(FormatError, match="line 2") as e:
+        read_weather_csv(text.encode(), name="w.csv")
+    assert (e.value.file, e.value.line) == ("w.csv", 3)
+    w = read_weather_csv(text.replace("6.0", "5.0").encode())
+    assert w.frame.index.tolist() == [pd.Timestamp("2023-01-01T12:00:00Z")]
+    assert any("exact duplicate" in x for x in w.warnings)

@@ -16,6 +16,7 @@ two identical.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 SERIES_KEY = "series_key"
 QUANTITY = "quantity"
@@ -24,6 +25,13 @@ DURATION_S = "duration_s"
 VALUE = "value"
 
 READING_COLUMNS: tuple[str, ...] = (SERIES_KEY, QUANTITY, START_UTC, DURATION_S, VALUE)
+
+# Plausible reading times, [MIN, MAX): every reader refuses a timestamp outside them. Metering
+# data older than 1990 is a mistake (a typo like year 23 or 1923, a spreadsheet's 1900 epoch, a
+# device clock reset to 1970), and so is anything from 2100 on (9999 fill values); the bounds
+# also keep integer epoch seconds and ns arithmetic far from overflow.
+MIN_TIMESTAMP_UTC = datetime(1990, 1, 1, tzinfo=UTC)
+MAX_TIMESTAMP_UTC = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -483,13 +483,17 @@ def dict_codes(col: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
     return out, uniq.to_pylist()
 
 
-_MIN_NS = int(pd.Timestamp("1900-01-01").value)
-_END_NS = int(pd.Timestamp("2201-01-01").value)  # first instant of the first refused year
+# Plausible times (``columns.MIN/MAX_TIMESTAMP_UTC``): typos (year 23, 9999) are refused and
+# ns arithmetic stays safe. Naive local times are compared with the same wall-clock bounds.
+_MIN_NS = int(pd.Timestamp(C.MIN_TIMESTAMP_UTC).value)
+_END_NS = int(pd.Timestamp(C.MAX_TIMESTAMP_UTC).value)  # first refused instant
+_ERA = (f"a time from {C.MIN_TIMESTAMP_UTC:%Y-%m-%d} to before "
+        f"{C.MAX_TIMESTAMP_UTC:%Y-%m-%d}")
 
 
 def typed_times(col: pa.ChunkedArray) -> np.ndarray:
-    """int64 ns of an Arrow-parsed timestamp column; Retry if empty cells or years outside
-    1900-2200 (the string path words those errors)."""
+    """int64 ns of an Arrow-parsed timestamp column; Retry if empty cells or times outside
+    the plausible era (the string path words those errors)."""
     if col.null_count:
         raise Retry("empty timestamp")
     ns = np.concatenate([c.cast(pa.int64()).to_numpy() for c in col.chunks]) if \
@@ -592,11 +596,6 @@ def to_float(
     return out
 
 
-# Readings outside this era are typos (year 23, 9999); it also keeps ns arithmetic safe.
-_MIN_TS = pd.Timestamp("1900-01-01")
-_MAX_TS = pd.Timestamp("2200-12-31")
-
-
 def _bisect_first_failure(col: pa.ChunkedArray, typ: pa.DataType) -> int:
     """Index of the first string that ``typ`` rejects: O(n) casts over halving slices."""
     lo, n = 0, len(col)
@@ -638,11 +637,9 @@ def to_datetime(
                               field=field, expected=what, found=_text_at(col, i)) from None
     else:
         # pandas, not pc.strptime: Arrow's strptime accepts 31/02 and rolls it over.
+        # Years pandas cannot hold become NaT ("bad timestamp"); the era is checked below.
         parsed = pd.to_datetime(pd.Series(s.to_pandas()), format=fmt, errors="coerce",
                                 utc="%z" in fmt)
-        lo, hi = (_MIN_TS, _MAX_TS) if parsed.dt.tz is None else (
-            _MIN_TS.tz_localize("UTC"), _MAX_TS.tz_localize("UTC"))
-        parsed = parsed.where((parsed >= lo) & (parsed <= hi))
         ts = pa.chunked_array([pa.array(parsed.dt.as_unit("ns"))])
         nulls = parsed.isna().to_numpy()
         i = _first(nulls)
@@ -650,12 +647,12 @@ def to_datetime(
             raise FormatError("bad timestamp", file=table.label, line=table.line(i),
                               field=field, expected=f"format {fmt}", found=_text_at(col, i))
     idx = pd.DatetimeIndex(ts.to_pandas())
-    out_of_era = (idx.year < _MIN_TS.year) | (idx.year > _MAX_TS.year)
+    ns = idx.asi8
+    out_of_era = (ns < _MIN_NS) | (ns >= _END_NS)
     if out_of_era.any():
         i = int(np.flatnonzero(out_of_era)[0])
         raise FormatError("timestamp out of range", file=table.label, line=table.line(i),
-                          field=field, expected=f"a year between {_MIN_TS.year} and "
-                          f"{_MAX_TS.year}", found=_text_at(col, i))
+                          field=field, expected=_ERA, found=_text_at(col, i))
     if idx.tz is not None:
         return idx.tz_convert("UTC").as_unit("ns")
     if keep_naive:
@@ -740,6 +737,7 @@ def utc_from_ns(ns: np.ndarray) -> pd.DatetimeIndex:
         "UTC")
 
 
+_NS_PER_S = 1_000_000_000
 _CHUNK = 1 << 20  # rows per pass of the O(n) checks: temporaries stay in cache
 
 
@@ -783,7 +781,8 @@ def finish_readings(
     quantity: str, start_ns: np.ndarray, duration_s: np.ndarray, value: np.ndarray,
     rows: np.ndarray | None, field: str = "value",
 ) -> pd.DataFrame:
-    """Validate ranges, sort, drop exact duplicates (warning) and refuse conflicting ones.
+    """Validate ranges, floor times to the second, sort, drop exact duplicates (warning) and
+    refuse conflicting ones.
 
     Works on integer codes and numpy arrays: sorting and duplicate detection on string
     columns would cost more than the whole parse. ``rows`` (table row of each reading) may be
@@ -793,6 +792,10 @@ def finish_readings(
         raise InputError("unknown quantity", field="quantity",
                          expected=", ".join(sorted(C.QUANTITIES)), found=str(quantity))
     check_range(value, quantity, table, field, rows=rows)
+    # The store keeps whole seconds: floor first, so that two readings within one second are
+    # judged as duplicates here (same value: dropped; different: refused) and not by the store.
+    if any((start_ns[i:i + _CHUNK] % _NS_PER_S).any() for i in range(0, len(start_ns), _CHUNK)):
+        start_ns = start_ns - start_ns % _NS_PER_S
     # Codes follow the sorted key names so the output is sorted by series_key.
     rank = np.argsort(np.argsort(np.asarray(keys, dtype=object)))
     kc = key_codes

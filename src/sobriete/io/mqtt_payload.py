@@ -35,8 +35,8 @@ _BUILDING_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _SERIES_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _READING_FIELDS = frozenset({"ts", "quantity", "value", "duration_s"})
 # Bounds the store's integer epoch seconds can round-trip and that a real sensor can send.
-_MIN_TS = datetime(1990, 1, 1, tzinfo=UTC)
-_MAX_TS = datetime(2100, 1, 1, tzinfo=UTC)
+_MIN_TS = C.MIN_TIMESTAMP_UTC
+_MAX_TS = C.MAX_TIMESTAMP_UTC
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,8 @@ def _timestamp(raw: object, topic: str, field: str) -> datetime:
     ts = ts.astimezone(UTC).replace(microsecond=0)
     if not _MIN_TS <= ts < _MAX_TS:
         raise ValueRangeError("ts is implausible", file=topic, field=field,
-                              expected="between 1990 and 2100", found=raw)
+                              expected=f"between {_MIN_TS.year} and {_MAX_TS.year}",
+                              found=raw)
     return ts
 
 

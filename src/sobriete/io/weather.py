@@ -197,6 +197,8 @@ def _table(raw: T.RawText, names: list[str], sep: str) -> T.Table:
 
 def _finish(ts: pd.DatetimeIndex, data: dict[str, np.ndarray], keep: np.ndarray,
             table: T.Table, warnings: list[str]) -> pd.DataFrame:
+    # Whole seconds, like reading frames (the store's resolution), before duplicates are judged.
+    ts = pd.DatetimeIndex(ts).floor("s")
     rows = np.flatnonzero(keep)
     for q, v in data.items():
         T.check_range(v[rows], q, table, q, rows=rows)
