@@ -118,6 +118,50 @@ def both_paths(request, monkeypatch):
     monkeypatch.setattr(T, "FAST_PATH", request.param)
 
 
+def _long(rows: list[tuple[str, str, str]]) -> bytes:
+    return ("meter,timestamp,value\n" + "".join(f"{m},{t},{v}\n" for m, t, v in rows)).encode()
+
+
+def test_step_is_inferred_per_meter(both_paths, assert_readings):
+    hours = pd.date_range("2023-01-01", periods=4, freq="h", tz="UTC")
+    halves = pd.date_range("2023-01-01", periods=20, freq="30min", tz="UTC")
+    rows = [("A", t.isoformat(), "1") for t in hours] + [("B", t.isoformat(), "1")
+                                                        for t in halves]
+    f = read_meter_csv(_long(rows)).frame
+    assert_readings(f)
+    step = f.groupby("series_key")["duration_s"].unique().to_dict()
+    assert step["A"].tolist() == [3600] and step["B"].tolist() == [1800]
+    # The same in a wide file: the hourly meter leaves the half hours empty.
+    text = "timestamp_utc,A,B\n" + "".join(
+        f"{t.isoformat()},{'1' if t.minute == 0 and i < 8 else ''},1\n"
+        for i, t in enumerate(halves))
+    f = read_meter_csv(text.encode()).frame
+    step = f.groupby("series_key")["duration_s"].unique().to_dict()
+    assert step["A"].tolist() == [3600] and step["B"].tolist() == [1800]
+
+
+def test_regularity_is_checked_per_meter(both_paths):
+    # A is hourly, then one reading half an hour off its grid: refused on A's own step,
+    # although B's half-hourly rows dominate the file.
+    hours = [t.isoformat() for t in pd.date_range("2023-01-01", periods=4, freq="h", tz="UTC")]
+    halves = pd.date_range("2023-01-01", periods=20, freq="30min", tz="UTC")
+    rows = [("A", t, "1") for t in [*hours, "2023-01-01T03:30:00+00:00"]]
+    rows += [("B", t.isoformat(), "1") for t in halves]
+    with pytest.raises(FormatError, match="not aligned") as e:
+        read_meter_csv(_long(rows), name="m.csv")
+    assert (e.value.file, e.value.line) == ("m.csv", 6)
+
+
+def test_a_meter_with_one_reading_has_no_step(both_paths):
+    rows = [("A", "2023-01-01T00:00Z", "1"), ("B", "2023-01-01T00:00Z", "1"),
+            ("B", "2023-01-01T00:30Z", "1")]
+    with pytest.raises(FormatError, match="cannot infer") as e:
+        read_meter_csv(_long(rows))
+    assert (e.value.line, e.value.field) == (2, "meter")
+    f = read_meter_csv(_long(rows), step_s=1800).frame
+    assert len(f) == 3 and (f["duration_s"] == 1800).all()
+
+
 def test_sub_second_times_are_floored_to_the_second(both_paths):
     text = ("meter,timestamp,value\nroom,2023-01-01T12:00:00.200Z,19.5\n"
             "room,2023-01-01T12:00:00.700Z,19.7\n")
@@ -144,3 +188,15 @@ def test_timestamps_before_1990_or_from_2100_are_refused(both_paths):
         read_meter_csv(b"meter,timestamp,value\nm,01/01/1985 00:00,1\n",
                        timestamp_format="%d/%m/%Y %H:%M")
     assert e.value.line == 2
+
+
+def test_index_meter_with_one_reading_warns(both_paths):
+    text = ("meter;timestamp;value\nG;2023-01-01T00:00Z;100\nG;2023-01-01T06:00Z;110\n"
+            "W;2023-01-01T00:00Z;7\n")
+    p = read_meter_csv(text.encode(), values="index")
+    assert p.frame["series_key"].tolist() == ["G"]
+    assert any("W" in w and "fewer than two index readings" in w for w in p.warnings)
+    with pytest.raises(InputError, match="no interval") as e:
+        read_meter_csv(b"meter;timestamp;value\nW;2023-01-01T00:00Z;7\n"
+                       b"G;2023-01-01T00:00Z;1\n", values="index", name="i.csv")
+    assert (e.value.file, e.value.line) == ("i.csv", 2)

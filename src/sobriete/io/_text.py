@@ -876,6 +876,31 @@ def infer_step_s(starts: np.ndarray, groups: np.ndarray | None = None) -> int | 
     return int(np.median(d) // 1_000_000_000)
 
 
+def group_steps_s(starts: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    """Median positive difference (s) of consecutive times within each group, as
+    ``infer_step_s`` gives for one group; 0 for a group with fewer than two distinct times.
+
+    ``starts`` must be sorted by (group, time), so that each group is one contiguous run: the
+    loop is over groups (meters), never over rows.
+    """
+    out = np.zeros(n_groups, np.int64)
+    if len(starts) < 2:
+        return out
+    cut = np.flatnonzero(groups[1:] != groups[:-1]) + 1
+    bounds = np.concatenate(([0], cut, [len(starts)]))
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        if b - a < 2:
+            continue
+        d = np.diff(starts[a:b])
+        d = d[d > 0]
+        if len(d):
+            k = len(d)
+            mid = np.partition(d, [(k - 1) // 2, k // 2])
+            med = (int(mid[(k - 1) // 2]) + int(mid[k // 2])) // 2
+            out[groups[a]] = med // 1_000_000_000
+    return out
+
+
 def check_regular(
     starts_ns: np.ndarray, step_s: int | np.ndarray, table: Table, field: str,
     groups: np.ndarray | None = None, rows: np.ndarray | None = None,

@@ -21,11 +21,14 @@ Conventions and options:
 - ``timestamps="start"`` (default) or ``"end"``: which edge of the interval a row is stamped
   with. Output ``start_utc`` is always the start.
 - ``values="interval"`` (default): each value is the consumption of its interval, whose length
-  (``step_s``) is inferred per meter as the median time difference unless given; rows must sit
-  on that grid (gaps allowed). ``values="index"``: cumulative register readings; the output
-  interval runs from one reading to the next with the difference as value (``timestamps`` is
-  then irrelevant). A decreasing index (rollover, meter swap) is a ValueRangeError naming the
-  line, or, with ``on_reset="drop"``, that interval is dropped with a warning.
+  (``step_s``) is inferred per meter as the median time difference of that meter's readings
+  unless given; each meter's rows must sit on its own grid (gaps allowed), and a meter with a
+  single reading has no step (FormatError unless ``step_s``). ``values="index"``: cumulative
+  register readings; the output interval runs from one reading to the next with the
+  difference as value (``timestamps`` is then irrelevant); a meter with fewer than two
+  readings gives no interval and a warning, and a file with no interval at all is an error.
+  A decreasing index (rollover, meter swap) is a ValueRangeError naming the line, or, with
+  ``on_reset="drop"``, that interval is dropped with a warning.
 - ``quantity`` (default ``energy_kwh``) must be in ``columns.QUANTITIES``; for a sample
   quantity (``temp_zone_c``...) ``duration_s`` is 0 and values are kept as they are.
 - empty values are dropped with a warning; values outside the quantity's physical range are a
@@ -96,6 +99,7 @@ def read_meter_csv(
     if fast is not None:
         table, ts_name, naive, code, keys, value, dec = fast
         rows = None  # row i of the table
+        meter_field = names[[T.fold(n) for n in names].index(T.fold(meter_column))]
         tz = timezone or ("UTC" if T.fold(ts_name).endswith("utc") else "Europe/Paris")
         utc = _localize_groups(naive, code, tz, table, ts_name, ambiguous, nonexistent)
     else:
@@ -107,7 +111,7 @@ def read_meter_csv(
         naive = T.to_datetime(table.columns[ts_name], table, ts_name, fmt=timestamp_format,
                               keep_naive=True)
         if layout == "long":
-            m = names[T.column_index(names, meter_column, label, 1)]
+            m = meter_field = names[T.column_index(names, meter_column, label, 1)]
             v = names[T.column_index(names, value_column, label, 1)]
             mcol = pc.utf8_trim_whitespace(table.columns[m])
             empty = pc.equal(mcol, "").to_numpy(zero_copy_only=False)
@@ -140,11 +144,12 @@ def read_meter_csv(
             keys = list(chosen)
             value = np.concatenate(cols)
             rows = np.tile(np.arange(n), len(chosen))
+            meter_field = None  # the meter is a column: errors name it
     raw.release()
     warnings = list(raw.warnings)
     start, dur, out, code, rows = _build(
-        utc.asi8, code, value, rows, table, warnings, timestamps=timestamps, values=values,
-        on_reset=on_reset, step_s=step_s, quantity=quantity)
+        utc.asi8, code, value, rows, table, warnings, keys, meter_field, timestamps=timestamps,
+        values=values, on_reset=on_reset, step_s=step_s, quantity=quantity)
     frame = T.finish_readings(table, warnings, key_codes=code, keys=keys, quantity=quantity,
                               start_ns=start, duration_s=dur, value=out, rows=rows)
     fmt = f"meter-csv-{layout}"
@@ -249,9 +254,13 @@ def _localize_groups(naive, code, tz, table, field, ambiguous, nonexistent) -> p
     return pd.DatetimeIndex(out).tz_localize("UTC")
 
 
-def _build(t_ns, code, value, rows, table, warnings, *, timestamps, values, on_reset, step_s,
-           quantity):
-    """(start ns, duration s, value, key codes, table rows) of the output intervals."""
+def _build(t_ns, code, value, rows, table, warnings, keys, meter_field, *, timestamps, values,
+           on_reset, step_s, quantity):
+    """(start ns, duration s, value, key codes, table rows) of the output intervals.
+
+    ``meter_field`` is the meter column of a long file, None for a wide one (then the meter's
+    own column is the field an error names).
+    """
     keep = ~np.isnan(value)
     if not keep.all():
         warnings.append(f"{table.label}: {int((~keep).sum())} empty value(s) dropped")
@@ -267,6 +276,7 @@ def _build(t_ns, code, value, rows, table, warnings, *, timestamps, values, on_r
         rows = np.arange(len(t_ns))
     q = C.QUANTITIES[quantity]
     if values == "index":
+        first_row = int(rows.min()) if len(rows) else None
         same = code[1:] == code[:-1]
         dt = np.diff(t_ns)
         dv = np.diff(value)
@@ -284,17 +294,56 @@ def _build(t_ns, code, value, rows, table, warnings, *, timestamps, values, on_r
             warnings.append(f"{table.label}: {int(reset.sum())} index reset(s) dropped "
                             f"(first at line {table.line(int(rows[i + 1]))})")
             sel &= ~reset
+        pairs = np.bincount(code[1:][same & (dt > 0)], minlength=len(keys))
         start, dur, out = t_ns[:-1][sel], dt[sel] // 1_000_000_000, dv[sel]
         code, rows = code[:-1][sel], rows[1:][sel]
+        lonely = np.flatnonzero(pairs == 0)
+        for k in lonely[:_MAX_METER_WARNINGS]:
+            warnings.append(f"{table.label}: meter {keys[k]}: fewer than two index readings: "
+                            "no interval")
+        if len(lonely) > _MAX_METER_WARNINGS:
+            warnings.append(f"{table.label}: {len(lonely) - _MAX_METER_WARNINGS} more meter(s) "
+                            "with fewer than two index readings")
+        if not len(out):
+            why = ("every meter has fewer than two index readings" if len(lonely) == len(keys)
+                   else "every interval was an index reset")
+            raise FormatError(f"no interval: {why}", file=table.label,
+                              line=None if first_row is None else table.line(first_row),
+                              field=meter_field or "value",
+                              expected="at least two readings of one meter, at different times")
     elif not q.is_interval:
         start, dur, out = t_ns, np.zeros(len(t_ns), np.int64), value
     else:
-        step = step_s or T.infer_step_s(t_ns, code)
-        if not step:
-            raise FormatError("cannot infer the interval length", file=table.label,
-                              expected="two readings per meter or the step_s option")
+        step = step_s or _steps(t_ns, code, rows, table, keys, meter_field)
         T.check_regular(t_ns, step, table, "timestamp", groups=code, rows=rows)
-        dur = np.full(len(t_ns), step, np.int64)
-        start = t_ns - np.int64(step) * 1_000_000_000 if timestamps == "end" else t_ns
+        dur = np.full(len(t_ns), step, np.int64) if np.ndim(step) == 0 else step
+        start = t_ns - dur * 1_000_000_000 if timestamps == "end" else t_ns
         out = value
     return start, np.asarray(dur, np.int64), out, code, rows
+
+
+_MAX_METER_WARNINGS = 20  # one warning per meter, then a count
+
+
+def _steps(t_ns, code, rows, table, keys, meter_field):
+    """The interval length of each row: the median step of its own meter (``t_ns`` sorted by
+    meter then time). A meter with fewer than two distinct times is a FormatError."""
+    per_meter = T.group_steps_s(t_ns, code, len(keys))
+    present = np.zeros(len(keys), bool)
+    present[code] = True
+    bad = present & (per_meter <= 0)
+    if bad.any():
+        pos = np.flatnonzero(bad[code])
+        at = pos if rows is None else rows[pos]
+        j = int(np.argmin(at))
+        k = int(code[pos[j]])
+        n = int((code == k).sum())
+        raise FormatError(
+            f"cannot infer the interval length of meter {keys[k]}", file=table.label,
+            line=table.line(int(at[j])), field=meter_field or keys[k],
+            expected="two readings of this meter at different times, or the step_s option",
+            found=f"{n} reading(s) at one time")
+    steps = per_meter[present]
+    if len(steps) and (steps == steps[0]).all():
+        return int(steps[0])  # the usual case: one step, no per-row array
+    return per_meter[code]
