@@ -200,3 +200,21 @@ def test_index_meter_with_one_reading_warns(both_paths):
         read_meter_csv(b"meter;timestamp;value\nW;2023-01-01T00:00Z;7\n"
                        b"G;2023-01-01T00:00Z;1\n", values="index", name="i.csv")
     assert (e.value.file, e.value.line) == ("i.csv", 2)
+
+
+def test_naive_times_of_many_meters_localised_per_meter(both_paths, assert_readings):
+    # The autumn hour is inferred from each meter's own order even when meters interleave.
+    stamps = _local_hours("2023-10-29 00:00", "2023-10-29 06:00")
+    rows = [(m, s, "1") for s in stamps for m in ("m1", "m2", "m3")]
+    rows += [("m4", "2023-06-01 00:00", "1"), ("m4", "2023-06-01 01:00", "1")]
+    f = read_meter_csv(_long(rows)).frame
+    assert_readings(f)
+    for m in ("m1", "m2", "m3"):
+        s = f.loc[f["series_key"] == m, "start_utc"]
+        assert len(s) == 7 and s.diff().dropna().eq(pd.Timedelta("1h")).all()
+    assert f.loc[f["series_key"] == "m4", "start_utc"].iloc[0] == pd.Timestamp(
+        "2023-05-31T22:00Z")
+    bad = [*rows, ("m5", "2023-03-26 02:00", "1"), ("m5", "2023-03-26 03:00", "1")]
+    with pytest.raises(FormatError, match="does not exist") as e:
+        read_meter_csv(_long(bad))
+    assert e.value.line == len(rows) + 2
