@@ -251,3 +251,29 @@ def test_raw_text_keeps_plain_utf8_as_bytes():
         T.load_text(b" \n\t\n", name="x")
     big = b"x" * (2 << 20)
     assert T.load_text(big).sha256 == T.sha256_of(big)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_field_count_error_after_a_quoted_separator(fast, monkeypatch):
+    monkeypatch.setattr(T, "FAST_PATH", fast)
+    text = ('meter,timestamp,value,note\n'
+            'A,2023-01-01T00:00Z,1,"Mairie, annexe"\n'
+            'A,2023-01-01T01:00Z,1,x\n'
+            '\n'
+            'A,2023-01-01T02:00Z,1\n')
+    with pytest.raises(FormatError, match="wrong number of fields") as e:
+        read_meter_csv(text.encode(), name="q.csv")
+    assert (e.value.file, e.value.line) == ("q.csv", 5)
+    assert e.value.found == "A,2023-01-01T02:00Z,1"
+
+
+@pytest.mark.parametrize("parts", [False, True])
+def test_field_count_error_line_in_a_big_quoted_file(parts, monkeypatch):
+    if parts:
+        monkeypatch.setattr(T, "_PARALLEL_MIN_BYTES", 4096)
+    lines, _ = _long_csv(1, 20_000)
+    lines = [f'{ln};"a;b"' for ln in lines]
+    lines[14_999] = lines[14_999].rsplit(";", 2)[0]  # file line 15001 lacks the note
+    with pytest.raises(FormatError) as e:
+        read_meter_csv(_csv(lines, header="meter;timestamp;value;note"))
+    assert e.value.line == 15_001

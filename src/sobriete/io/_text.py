@@ -379,6 +379,35 @@ def _parse_options(sep: str, bad_rows: list[str]) -> pcsv.ParseOptions:
                              ignore_empty_lines=True)
 
 
+def _bad_row_line(data: bytes, lo: int, bad_rows: list[str], first_line: int
+                  ) -> tuple[int | None, str]:
+    """(file line, text) of the first row Arrow refused for its field count.
+
+    Arrow gives the row's text but no row number once it reads in parallel, so the text is
+    looked up among whole lines (a separator count would be fooled by quoted separators).
+    Rows are reported per block, maybe out of order: the earliest line wins.
+    """
+    best: tuple[int | None, str] = (None, bad_rows[0] if bad_rows else "")
+    for text in dict.fromkeys(bad_rows[:100]):
+        needle = text.encode("utf-8")
+        if not needle:
+            continue
+        end = lo + len(needle)
+        if data.startswith(needle, lo) and (end == len(data) or data[end] == 10):
+            k = lo
+        else:
+            k = data.find(b"\n" + needle + b"\n", lo)
+            if k < 0 and data.endswith(b"\n" + needle) and len(data) - len(needle) > lo:
+                k = len(data) - len(needle) - 1
+            if k < 0:
+                continue
+            k += 1
+        line = _count_newlines(data, lo, k) + first_line
+        if best[0] is None or line < best[0]:
+            best = (line, text)
+    return best
+
+
 def read_table(
     body: str | tuple[bytes, int], names: Sequence[str], *, sep: str, first_line: int,
     label: str, types: dict[str, pa.DataType] | None = None, decimal: str = ".",
@@ -418,17 +447,10 @@ def read_table(
         raise FormatError(f"unreadable table: {str(exc)[:200]}", file=label,
                           line=first_line) from None
     if bad_rows:
-        raw = memoryview(data)[lo:]
-        starts, ends = _line_bounds(raw)
-        b = np.frombuffer(raw, dtype=np.uint8)
-        # Separator count per line finds the offending line without a Python loop.
-        cum = np.concatenate(([0], np.cumsum(b == ord(sep[0]))))
-        counts = np.where(ends > starts, cum[ends] - cum[starts], ncols - 1)
-        wrong = np.flatnonzero(counts != ncols - 1)
-        line = int(wrong[0]) + first_line if len(wrong) else None
+        line, text = _bad_row_line(data, lo, bad_rows, first_line)
         raise FormatError(
             "wrong number of fields", file=label, line=line, expected=f"{ncols} fields "
-            f"separated by {sep!r}", found=bad_rows[0][:80],
+            f"separated by {sep!r}", found=text[:80],
         )
     n_rows = sum(t.num_rows for t in parts)
     lines = _row_lines(data, lo, n_rows, first_line, label, n_newlines)
