@@ -111,6 +111,21 @@ def test_resample_limits_gaps():
         resample_hourly(f, method="cubic")
 
 
+@pytest.mark.parametrize("method", ["linear", "time"])
+@pytest.mark.parametrize("stamps", [
+    ["2023-01-01T00:10Z", "2023-01-01T00:20Z", "2023-01-01T00:30Z", "2023-01-01T00:40Z"],
+    ["2023-01-01T00:30Z"],
+])
+def test_resample_within_one_hour_is_empty(stamps, method):
+    f = pd.DataFrame({"temp_air_c": np.arange(len(stamps), dtype=float)},
+                     index=pd.DatetimeIndex(stamps, name="start_utc"))
+    out, rep = resample_hourly(f, method=method)
+    assert out.empty and list(out.columns) == ["temp_air_c"]
+    assert str(out.index.tz) == "UTC" and out.index.name == "start_utc"
+    assert out["temp_air_c"].dtype == np.float64
+    assert (rep.hours, rep.filled, rep.missing) == (0, {"temp_air_c": 0}, {"temp_air_c": 0})
+
+
 def test_weather_sub_second_times_are_floored_to_the_second():
     text = ("timestamp_utc,temp_air_c\n2023-01-01T12:00:00.200Z,5.0\n"
             "2023-01-01T12:00:00.700Z,6.0\n")

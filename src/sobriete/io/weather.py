@@ -241,7 +241,9 @@ def resample_hourly(weather: pd.DataFrame, *, max_gap_h: float = 6, method: str 
 
     A grid hour is filled only when the observations around it are at most ``max_gap_h``
     hours apart; longer gaps stay NaN. ``method="linear"`` uses only on-the-hour observations;
-    ``"time"`` also uses off-grid ones (e.g. 10-min data), linear in time.
+    ``"time"`` also uses off-grid ones (e.g. 10-min data), linear in time. The grid runs from
+    the first to the last whole hour inside the observed span, so observations that all fall
+    strictly within one hour (00:10..00:40) give an empty frame and a report of 0 hours.
     """
     if method not in ("linear", "time"):
         raise InputError("bad option", field="method", expected="linear or time", found=method)
@@ -254,6 +256,14 @@ def resample_hourly(weather: pd.DataFrame, *, max_gap_h: float = 6, method: str 
         return weather.copy(), ResampleReport(max_gap_h, method, 0, {}, {})
     idx = idx.tz_convert("UTC")
     grid = pd.date_range(idx.min().ceil("h"), idx.max().floor("h"), freq="h", name=C.START_UTC)
+    if len(grid) == 0:
+        # Every observation falls strictly inside one hour: no whole hour to put on the grid
+        # (filling one would extrapolate).
+        cols = list(weather.columns)
+        empty = pd.DataFrame({c: pd.Series(dtype=np.float64) for c in cols},
+                             index=pd.DatetimeIndex([], tz="UTC", name=C.START_UTC))
+        return empty, ResampleReport(max_gap_h, method, 0, dict.fromkeys(cols, 0),
+                                     dict.fromkeys(cols, 0))
     src = weather.set_axis(idx).sort_index()
     src = src[~src.index.duplicated(keep="first")]
     if method == "linear":
