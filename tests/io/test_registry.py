@@ -60,3 +60,63 @@ def test_registry_errors_name_line_and_column():
     with pytest.raises(InputError) as e:
         read_registry(reg(bad))
     assert e.value.field == "building_code"
+
+
+def _set(row: str, **fields: str) -> str:
+    names = HEAD.strip().split(";")
+    cells = row.split(";")
+    for k, v in fields.items():
+        cells[names.index(k)] = v
+    return ";".join(cells)
+
+
+def test_registry_refuses_a_meter_or_sensor_in_two_buildings():
+    moved = _set(ROWS[3], meter_code="GAZ-1", meter_kind="gaz")
+    with pytest.raises(InputError, match="line 3") as e:
+        read_registry(reg([*ROWS[:3], moved]), name="reg.csv")
+    assert (e.value.file, e.value.line, e.value.field) == ("reg.csv", 5, "meter_code")
+    assert "B1" in str(e.value) and "B2" in str(e.value)
+    sensor = _set(ROWS[3], zone_code="Z9", sensor_code="TH-1")
+    with pytest.raises(InputError, match="line 4") as e:
+        read_registry(reg([*ROWS[:3], sensor]))
+    assert (e.value.line, e.value.field) == (5, "sensor_code")
+    # The same meter repeated on rows of its own building stays one meter.
+    p = read_registry(reg([*ROWS, ROWS[1]]))
+    blds = {b.code: b for _, _, _, b in p.buildings()}
+    assert [m.code for m in blds["B1"].meters] == ["30001234567890", "GAZ-1"]
+
+
+def test_registry_weather_station():
+    head = HEAD.rstrip("\n") + ";weather_station\n"
+    rows = [ROWS[0] + ";07149-paris-orly", ROWS[1] + ";", ROWS[3] + ";"]
+    p = read_registry((head + "\n".join(rows) + "\n").encode())
+    blds = {b.code: b for _, _, _, b in p.buildings()}
+    assert blds["B1"].weather_station == "07149-paris-orly"
+    assert blds["B2"].weather_station is None
+    assert read_registry(reg(ROWS)).buildings()[0][3].weather_station is None
+    # Given on any row of the building, not only its first.
+    rows[0], rows[1] = ROWS[0] + ";", ROWS[1] + ";07149-paris-orly"
+    blds = {b.code: b for _, _, _, b in
+            read_registry((head + "\n".join(rows) + "\n").encode()).buildings()}
+    assert blds["B1"].weather_station == "07149-paris-orly"
+    rows[0] = ROWS[0] + ";bedford"
+    with pytest.raises(InputError) as e:
+        read_registry((head + "\n".join(rows) + "\n").encode())
+    assert (e.value.line, e.value.field) == (3, "weather_station")
+
+
+def test_demo_registry_has_weather_stations():
+    from importlib.resources import files
+
+    p = read_registry(files("sobriete.data").joinpath("registry_demo.csv").read_bytes())
+    stations = {b.code: b.weather_station for _, _, _, b in p.buildings()}
+    assert stations == {"b0": "bedford", "b4": "bedford", "b8": "bedford", "LINKY-1": None}
+
+
+def test_registry_building_attribute_on_a_later_row():
+    first = _set(ROWS[0], floor_area_m2="")
+    p = read_registry(reg([first, ROWS[1]]))
+    assert p.buildings()[0][3].floor_area_m2 == 1250.5
+    with pytest.raises(InputError) as e:
+        read_registry(reg([_set(ROWS[0], activity=""), _set(ROWS[1], activity="patinoire")]))
+    assert (e.value.line, e.value.field) == (3, "activity")

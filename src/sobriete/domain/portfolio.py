@@ -173,6 +173,8 @@ class Building(_Model):
     calendar: OccupancyCalendar | None = None
     meters: tuple[Meter, ...] = ()
     zones: tuple[Zone, ...] = ()
+    weather_station: str | None = Field(
+        None, min_length=1, description="key of the weather series used for this building")
 
     @field_validator("climate_zone")
     @classmethod

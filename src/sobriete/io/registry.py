@@ -32,11 +32,16 @@ subscribed_power_kva             electricity contract
 zone_code, zone_name             functional zone a sensor belongs to (default: building)
 sensor_code, sensor_kind         temperature, setpoint, occupancy (température, consigne,
                                  occupation)
+weather_station                  key of the weather series for this building's models
+                                 (e.g. ``07149-paris-orly``, ``bedford``); empty: none
 =====================  ========  ==========================================================
 
-Building attributes must agree on every row of the building; a conflict, an unknown label
-or a value the model refuses is an InputError naming the file, the line and the column. The
-registry is small (hundreds of rows), so rows are walked in Python to build the model.
+Building attributes (weather_station included) may be given on any row of the building and
+must agree on every row that gives them; a conflict, an unknown label or a value the model
+refuses is an InputError naming the file, the line and the column. A meter_code or
+sensor_code belongs to one building: the same code under two buildings is an InputError
+naming both lines. The registry is small (hundreds of rows), so rows are walked in Python to
+build the model.
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ REQUIRED = ("portfolio_code", "territory_code", "commune_insee", "site_code",
 OPTIONAL = ("portfolio_name", "territory_name", "commune_name", "site_name", "activity",
             "floor_area_m2", "heating_system", "climate_zone", "school_zone", "meter_code",
             "meter_kind", "meter_step_min", "subscribed_power_kva", "zone_code", "zone_name",
-            "sensor_code", "sensor_kind")
+            "sensor_code", "sensor_kind", "weather_station")
 
 ACTIVITY_LABELS = {
     "ecole": "school", "ecole maternelle": "school", "ecole elementaire": "school",
@@ -79,7 +84,7 @@ METER_LABELS = {"electricite": "electricity", "elec": "electricity", "gaz": "gas
 SENSOR_LABELS = {"temperature": "temperature", "consigne": "setpoint",
                  "occupation": "occupancy", "presence": "occupancy"}
 _BUILDING_ATTRS = ("building_name", "activity", "floor_area_m2", "heating_system",
-                   "climate_zone", "school_zone", "site_code")
+                   "climate_zone", "school_zone", "site_code", "weather_station")
 
 
 def read_registry(path: str | Path | bytes, *, name: str | None = None) -> P.Portfolio:
@@ -144,6 +149,7 @@ def _build(rows: list[dict[str, str]], table: T.Table, label: str) -> P.Portfoli
     buildings: dict[str, dict] = {}
     tree: dict[str, dict[str, dict[str, list[str]]]] = {}
     names: dict[tuple[str, str], tuple[str, int]] = {}
+    owners: dict[tuple[str, str], tuple[str, int]] = {}  # (field, code) -> (building, line)
     for i, r in enumerate(rows):
         line = table.line(i)
         for k in REQUIRED:
@@ -162,8 +168,8 @@ def _build(rows: list[dict[str, str]], table: T.Table, label: str) -> P.Portfoli
                 names[(level, code)] = (nm, line)
         b = buildings.get(r["building_code"])
         if b is None:
-            b = buildings[r["building_code"]] = {"row": r, "line": line, "meters": {},
-                                                 "zones": {}}
+            b = buildings[r["building_code"]] = {"row": dict(r), "line": line, "meters": {},
+                                                 "zones": {}, "lines": {}}
             site = (tree.setdefault(r["territory_code"], {})
                     .setdefault(r["commune_insee"], {}).setdefault(r["site_code"], []))
             site.append(r["building_code"])
@@ -172,8 +178,21 @@ def _build(rows: list[dict[str, str]], table: T.Table, label: str) -> P.Portfoli
                 if r[a] and b["row"][a] and r[a] != b["row"][a]:
                     raise InputError(f"building {r['building_code']} described twice",
                                      file=label, line=line, field=a,
-                                     expected=f"{b['row'][a]!r} as on line {b['line']}",
-                                     found=r[a])
+                                     expected=f"{b['row'][a]!r} as on line "
+                                     f"{b['lines'].get(a, b['line'])}", found=r[a])
+                if r[a] and not b["row"][a]:  # an attribute may be given on any row
+                    b["row"][a], b["lines"][a] = r[a], line
+        for fld in ("meter_code", "sensor_code"):
+            code = r[fld]
+            if not code:
+                continue
+            owner = owners.setdefault((fld, code), (r["building_code"], line))
+            if owner[0] != r["building_code"]:
+                what = fld.split("_")[0]
+                raise InputError(
+                    f"{what} {code} is in two buildings", file=label, line=line, field=fld,
+                    expected=f"only building {owner[0]!r} as on line {owner[1]}",
+                    found=f"building {r['building_code']!r}")
         if r["meter_code"]:
             kind = _label(r["meter_kind"] or "electricity", METER_LABELS)
             step = _num(r["meter_step_min"], label, line, "meter_step_min")
@@ -211,6 +230,18 @@ def _build(rows: list[dict[str, str]], table: T.Table, label: str) -> P.Portfoli
 
 
 def _building(b: dict, label: str) -> P.Building:
+    try:
+        return _building_model(b, label)
+    except InputError as exc:
+        # An attribute given on a later row than the building's first: name that row.
+        at = b["lines"].get(exc.field)
+        if at is None or exc.line == at:
+            raise
+        raise InputError(exc.reason, file=exc.file, line=at, field=exc.field,
+                         expected=exc.expected, found=exc.found) from None
+
+
+def _building_model(b: dict, label: str) -> P.Building:
     r, line = b["row"], b["line"]
     activity = _label(r["activity"] or "other", ACTIVITY_LABELS)
     calendar = None
@@ -231,9 +262,11 @@ def _building(b: dict, label: str) -> P.Building:
         P.Building, line, label,
         {"code": "building_code", "name": "building_name", "activity": "activity",
          "floor_area_m2": "floor_area_m2", "heating_system": "heating_system",
-         "climate_zone": "climate_zone", "calendar": "school_zone"},
+         "climate_zone": "climate_zone", "calendar": "school_zone",
+         "weather_station": "weather_station"},
         code=r["building_code"], name=r["building_name"], activity=activity,
         floor_area_m2=_num(r["floor_area_m2"], label, line, "floor_area_m2"),
         heating_system=_label(r["heating_system"] or "unknown", HEATING_LABELS),
         climate_zone=(r["climate_zone"] or "H1").upper(), calendar=calendar,
-        meters=tuple(m for m, _ in b["meters"].values()), zones=zones)
+        meters=tuple(m for m, _ in b["meters"].values()), zones=zones,
+        weather_station=r["weather_station"] or None)
