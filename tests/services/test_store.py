@@ -108,7 +108,7 @@ def test_dst_and_utc_roundtrip(sqlite_url):
 def _portfolio(area: float = 1200.0) -> Portfolio:
     b = Building(
         code="ECOLE-JAURES", name="École Jean Jaurès", activity=ActivityCategory.SCHOOL,
-        floor_area_m2=area,
+        floor_area_m2=area, weather_station="07149-paris-orly",
         meters=(Meter(code="30001234567890", kind=MeterKind.ELECTRICITY, step_s=1800),
                 Meter(code="GI123456", kind=MeterKind.GAS)),
         zones=(Zone(code="Z1", sensors=(Sensor(code="Z1-T", kind=SensorKind.TEMPERATURE),)),),

@@ -73,7 +73,6 @@ class DemoOutcome:
 # The Linky example has a single year and no matching weather, so it is not in this part.
 MV_BASELINE = FitSettings(date(2019, 1, 1), date(2020, 1, 1))
 MV_REPORTING = SavingsSettings(date(2020, 1, 1), date(2021, 1, 1))
-MV_WEATHER = {"*": "bedford"}
 MV_METERS = [f"{k}-{kind}" for k in CAMBRIDGE_KEYS for kind in ("elec", "gas")]
 
 
@@ -95,10 +94,10 @@ def run_demo(
     progress("Contrôle qualité des données" if lang == "fr" else "Data quality checks")
     quality = run_quality(store)
     progress("Modèles de référence 2019" if lang == "fr" else "2019 baselines")
-    fit_run = fit_portfolio(store, MV_BASELINE, weather=MV_WEATHER, keys=MV_METERS)
+    fit_run = fit_portfolio(store, MV_BASELINE, keys=MV_METERS)
     progress("Économies 2020" if lang == "fr" else "2020 savings")
-    savings_run = compute_savings(store, fit_run.run_id, MV_REPORTING, weather=MV_WEATHER)
+    savings_run = compute_savings(store, fit_run.run_id, MV_REPORTING)
     progress("Synthèse HTML" if lang == "fr" else "HTML summary")
-    summary = write_summary(store, out / "synthese.html", lang=lang, weather=MV_WEATHER,
+    summary = write_summary(store, out / "synthese.html", lang=lang,
                             sources=(DATA / "README.md").read_text(encoding="utf-8"))
     return DemoOutcome(store, imports, quality, fit_run, savings_run, summary)

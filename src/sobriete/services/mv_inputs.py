@@ -37,18 +37,19 @@ class MeterRef:
 def meter_refs(conn: Connection, weather: str | dict[str, str] | None,
                keys: list[str] | None = None) -> list[MeterRef]:
     """Every meter series (or those in ``keys``) with its building's calendar and the weather
-    station to use: ``weather`` is one station key for all, or building code -> station."""
+    station to use: ``weather`` is one station key for all, or building code -> station
+    (``"*"`` for buildings the registry gives no station); else the registry's station."""
     stations = [r[0] for r in conn.execute(
         select(S.series.c.key).where(S.series.c.kind == "weather", S.series.c.quantity == TEMP))]
     q = (select(S.series, S.building.c.code.label("building_code"),
-                S.building.c.activity, S.building.c.calendar_json)
+                S.building.c.activity, S.building.c.calendar_json, S.building.c.weather_station)
          .select_from(S.series.outerjoin(S.building, S.series.c.building_id == S.building.c.id))
          .where(S.series.c.kind == "meter").order_by(S.series.c.key))
     refs = []
     for r in conn.execute(q).mappings():
         if keys and r["key"] not in keys:
             continue
-        station = _station_for(r["building_code"], weather, stations)
+        station = _station_for(r["building_code"], weather, stations, r["weather_station"])
         cal = r["calendar_json"] or default_calendar(
             ActivityCategory(r["activity"] or "other")).model_dump_json()
         step = r["step_s"] or stored_step_s(conn, r["id"])
@@ -57,14 +58,18 @@ def meter_refs(conn: Connection, weather: str | dict[str, str] | None,
     return refs
 
 
-def _station_for(building: str | None, weather, stations: list[str]) -> str:
-    if isinstance(weather, dict):
-        if building in weather:
-            return weather[building]
-        if "*" in weather:
-            return weather["*"]
-    elif weather:
+def _station_for(building: str | None, weather, stations: list[str],
+                 registered: str | None) -> str:
+    """Explicit choice first (per building, then for all), then the registry's, then the
+    only station stored."""
+    if isinstance(weather, dict) and building in weather:
+        return weather[building]
+    if isinstance(weather, str) and weather:
         return weather
+    if registered:
+        return registered
+    if isinstance(weather, dict) and "*" in weather:
+        return weather["*"]
     if len(stations) == 1:
         return stations[0]
     raise SobrieteError(

@@ -70,6 +70,7 @@ def _save_building(conn: Connection, site_id: int, b: Building, n: EstateCounts)
         "heating_system": b.heating_system.value,
         "climate_zone": b.climate_zone,
         "calendar_json": b.calendar.model_dump_json() if b.calendar else None,
+        "weather_station": b.weather_station,
     }
     bid = _upsert(conn, S.building, {"code": b.code}, values, n)
     for m in b.meters:
@@ -122,6 +123,7 @@ def load_portfolio(conn: Connection) -> Portfolio | None:
             floor_area_m2=r["floor_area_m2"], heating_system=r["heating_system"],
             climate_zone=r["climate_zone"],
             calendar=OccupancyCalendar.model_validate_json(cal) if cal else None,
+            weather_station=r["weather_station"],
             meters=meters,
             zones=tuple(Zone(code=k, sensors=tuple(v)) for k, v in sorted(zones.items())),
         )

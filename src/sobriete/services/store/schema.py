@@ -95,6 +95,7 @@ building = Table(
     Column("heating_system", String(32), nullable=False),
     Column("climate_zone", String(4), nullable=False),
     Column("calendar_json", Text),
+    Column("weather_station", String(128)),  # key of the weather series for this building
 )
 # One row per measured channel: a meter, a zone sensor, or one quantity of a weather station.
 series = Table(
