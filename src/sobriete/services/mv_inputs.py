@@ -31,7 +31,8 @@ class MeterRef:
     step_s: int | None
     building_code: str | None
     calendar_json: str  # OccupancyCalendar
-    weather_key: str
+    weather_key: str | None  # None: nothing says which station; loading fails with why
+    stations: tuple[str, ...] = ()  # the stations stored, for that message
 
 
 def meter_refs(conn: Connection, weather: str | dict[str, str] | None,
@@ -54,12 +55,12 @@ def meter_refs(conn: Connection, weather: str | dict[str, str] | None,
             ActivityCategory(r["activity"] or "other")).model_dump_json()
         step = r["step_s"] or stored_step_s(conn, r["id"])
         refs.append(MeterRef(r["id"], r["key"], r["quantity"], r["subkind"], step,
-                             r["building_code"], cal, station))
+                             r["building_code"], cal, station, tuple(stations)))
     return refs
 
 
 def _station_for(building: str | None, weather, stations: list[str],
-                 registered: str | None) -> str:
+                 registered: str | None) -> str | None:
     """Explicit choice first (per building, then for all), then the registry's, then the
     only station stored."""
     if isinstance(weather, dict) and building in weather:
@@ -72,9 +73,7 @@ def _station_for(building: str | None, weather, stations: list[str],
         return weather["*"]
     if len(stations) == 1:
         return stations[0]
-    raise SobrieteError(
-        f"no weather station for building {building!r}: give one (--weather KEY or "
-        f"BUILDING=KEY); stored stations: {', '.join(stations) or 'none'}")
+    return None  # the meter's task fails with the reason; the portfolio goes on
 
 
 def load_frames(conn: Connection, ref: MeterRef, start: date, end: date,
@@ -83,6 +82,10 @@ def load_frames(conn: Connection, ref: MeterRef, start: date, end: date,
     cal = OccupancyCalendar.model_validate_json(ref.calendar_json)
     lo = pd.Timestamp(start, tz=cal.timezone).tz_convert("UTC")
     hi = pd.Timestamp(end, tz=cal.timezone).tz_convert("UTC")
+    if ref.weather_key is None:
+        raise SobrieteError(
+            f"no weather station for building {ref.building_code!r}: set weather_station in "
+            f"the registry or give --weather; stored stations: {', '.join(ref.stations) or 'none'}")
     readings = read_series(conn, ref.key, ref.quantity, lo, hi)
     if readings.empty:
         raise SobrieteError(f"meter {ref.key!r}: no reading from {start} to {end}")
