@@ -132,3 +132,28 @@ def test_savings_in_2020_flag_the_closure(cambridge_store):
     assert any("2020-03-10" <= s <= "2020-04-05" for s in starts), starts
     assert doc["confidence"] == 0.9 and doc["uncertainty_kwh"] > 0
     assert doc["model"] == "hourly_towt_daytypes"
+
+
+def test_cli_fit_then_savings_with_plots(cambridge_store, tmp_path):
+    from click.testing import CliRunner
+
+    from sobriete.cli import main
+
+    db = cambridge_store.engine.url.render_as_string(hide_password=False)
+    runner = CliRunner()
+    fit = runner.invoke(main, ["baseline", "fit", "--start", "2019-01-01", "--end",
+                               "2020-01-01", "--meter", "b8-gas", "--workers", "1",
+                               "--db", db])
+    assert fit.exit_code == 0, fit.output
+    run_id = int(fit.output.split("n°")[-1].split()[0].rstrip(":"))
+    sav = runner.invoke(main, ["--lang", "en", "savings", "--fit-run", str(run_id), "--start",
+                               "2020-01-01", "--end", "2021-01-01", "--workers", "1",
+                               "--plots", str(tmp_path / "plots"), "--db", db])
+    assert sav.exit_code == 0, sav.output
+    assert "Measured savings" in sav.output
+    pngs = sorted(p.name for p in (tmp_path / "plots").iterdir())
+    assert pngs == ["b8-gas-baseline-vs-actual.png", "b8-gas-cusum.png",
+                    "b8-gas-signature.png"]
+    bad = runner.invoke(main, ["baseline", "fit", "--start", "2019-13-01", "--end",
+                               "2020-01-01", "--db", db])
+    assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output

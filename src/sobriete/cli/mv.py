@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from pathlib import Path
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from sobriete.cli import _db_option, _lang, console, fail, main
 from sobriete.domain.errors import SobrieteError
 from sobriete.services.executors import default_executor
+from sobriete.services.mv_report import savings_views
 from sobriete.services.mv_run import FitSettings, fit_portfolio
 from sobriete.services.mv_savings_run import SavingsSettings, compute_savings
 from sobriete.services.store import open_store
@@ -125,9 +127,12 @@ def _pct(x) -> str:
 @click.option("--no-events", is_flag=True, help="Ne pas détecter d'événements non routiniers.")
 @click.option("--weather", multiple=True, callback=_weather, metavar="KEY|BUILDING=KEY")
 @click.option("--workers", type=click.IntRange(1, 64), default=None)
+@click.option("--plots", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Dossier où écrire les graphiques (référence/mesure, CUSUM, signature).")
 @_db_option
 @click.pass_context
-def savings(ctx, fit_run, start, end, confidence, no_events, weather, workers, db_url) -> None:
+def savings(ctx, fit_run, start, end, confidence, no_events, weather, workers, plots,
+            db_url) -> None:
     """Économies mesurées (énergie évitée) sur une période de suivi, avec leur incertitude."""
     lang = _lang(ctx)
     try:
@@ -141,6 +146,19 @@ def savings(ctx, fit_run, start, end, confidence, no_events, weather, workers, d
     except SobrieteError as exc:
         fail(exc, lang)
     savings_table(store, run_id, lang)
+    if plots:
+        _write_plots(store, run_id, plots, weather, lang)
+
+
+def _write_plots(store, run_id: int, folder: Path, weather, lang: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for view in savings_views(store, run_id, weather=weather, lang=lang):
+        for kind, png in (("baseline-vs-actual", view.plot_png), ("cusum", view.cusum_png),
+                          ("signature", view.signature_png)):
+            if png:
+                path = folder / f"{view.key}-{kind}.png"
+                path.write_bytes(png)
+                console.print(str(path.resolve()))
 
 
 def savings_table(store, run_id: int, lang: str) -> None:
