@@ -12,8 +12,9 @@ from rich.table import Table
 
 from sobriete.domain.errors import InputError, SobrieteError
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped or logged output gets room for the tables instead of rich's 80-column default.
+console = Console(width=None if sys.stdout.isatty() else 120)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 LANG_ENV = "SOBRIETE_LANG"
 
 

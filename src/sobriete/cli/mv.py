@@ -165,7 +165,8 @@ def savings_table(store, run_id: int, lang: str) -> None:
     fr = lang == "fr"
     table = Table(title=("Économies mesurées" if fr else "Measured savings") + f" (n°{run_id})")
     for c in (("Compteur", "Meter"), ("Économie kWh", "Savings kWh"), ("± kWh", "± kWh"),
-              ("%", "%"), ("Significative", "Significant"), ("Événements", "Events")):
+              ("%", "%"), ("Significative", "Significant"), ("€", "EUR"), ("kg CO2", "kg CO2"),
+              ("Événements", "Events")):
         table.add_column(c[0] if fr else c[1], justify="left" if c[0] == "Compteur" else "right")
     q = (select(S.series.c.key, S.savings_result)
          .join(S.savings_result, S.savings_result.c.series_id == S.series.c.id)
@@ -175,16 +176,22 @@ def savings_table(store, run_id: int, lang: str) -> None:
     for r in rows:
         doc = json.loads(r["result_json"])
         if "error" in doc:
-            table.add_row(r["key"], "—", "—", "—", "—", doc["error"])
+            table.add_row(r["key"], "—", "—", "—", "—", "—", "—", doc["error"])
             continue
         sig = doc.get("significant")
         table.add_row(
             r["key"], f"{doc['savings_kwh']:,.0f}", _num(doc.get("uncertainty_kwh")),
             _num(doc.get("savings_pct"), ".1f"),
             "—" if sig is None else (("oui" if fr else "yes") if sig else ("non" if fr else "no")),
+            _num((doc.get("cost_eur") or {}).get("value")),
+            _num((doc.get("co2_kg") or {}).get("value")),
             str(len(doc.get("events", []))))
     console.print(table)
     console.print(f"{confidence_note(lang)}")
+    console.print("€ et CO2 : facteurs datés et sourcés de domain/factors.py (prix par défaut à "
+                  "remplacer par ceux des contrats)." if fr else
+                  "EUR and CO2: dated, sourced factors of domain/factors.py (default prices to "
+                  "be replaced by the contracts' own).")
 
 
 def confidence_note(lang: str) -> str:

@@ -36,6 +36,23 @@ CO2_KG_PER_KWH: dict[str, Factor] = {
     )
 }
 
+# Energy prices for € estimates: defaults only, to be replaced by each commune's contract
+# prices (they differ by contract, year and tariff option).
+PRICE_EUR_PER_KWH: dict[str, Factor] = {
+    f.name: f
+    for f in (
+        Factor("electricity", 0.20, "EUR/kWh",
+               "assumption: order of magnitude of 2024 public-sector electricity prices "
+               "(all taxes); set the contract price", "2024-01-01", to_confirm=True),
+        Factor("gas", 0.10, "EUR/kWh",
+               "assumption: order of magnitude of 2024 public-sector natural gas prices "
+               "(PCS, all taxes); set the contract price", "2024-01-01", to_confirm=True),
+        Factor("heat", 0.10, "EUR/kWh",
+               "assumption: order of magnitude of district-heating prices; set the network's",
+               "2024-01-01", to_confirm=True),
+    )
+}
+
 # The platform's own computing, when no power meter (RAPL) can be read. Assumptions, stated.
 COMPUTE_W_PER_CORE = Factor(
     "cpu_core_power", 10.0, "W per busy core",

@@ -44,6 +44,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "events": ("Événements non routiniers", "Non-routine events"),
     "model": ("Modèle", "Model"),
     "run": ("Calcul n°", "Run #"),
+    "factors_note": ("€ et CO2 : facteurs datés et sourcés (domain/factors.py) ; prix par défaut à "
+                     "remplacer par ceux des contrats de la commune.",
+                     "EUR and CO2: dated, sourced factors (domain/factors.py); default prices to "
+                     "be replaced by the commune's contract prices."),
     "yes": ("oui", "yes"),
     "no": ("non", "no"),
     "electricity": ("électricité", "electricity"),

@@ -10,6 +10,7 @@ from functools import partial
 
 from sqlalchemy import select
 
+from sobriete.analytics.conversions import co2_kg, cost_eur
 from sobriete.analytics.mv.savings import avoided_energy
 from sobriete.domain.errors import SobrieteError
 from sobriete.services.executors import Executor, default_executor
@@ -48,6 +49,9 @@ def savings_one(url: str, settings: SavingsSettings, task: _Task) -> dict:
             model, frame, confidence=settings.confidence,
             detect_events=settings.detect_events and task.frequency != "billing")
         doc = result.to_dict()
+        # Savings in CO2 and EUR, each with the dated factor behind it.
+        doc["co2_kg"] = co2_kg(result.savings_kwh, task.ref.subkind).to_dict()
+        doc["cost_eur"] = cost_eur(result.savings_kwh, task.ref.subkind).to_dict()
         return {"fit_id": task.fit_id, "series_id": task.ref.series_id, "status": "ok",
                 "savings_kwh": doc["savings_kwh"], "uncertainty_kwh": doc["uncertainty_kwh"],
                 "result_json": json.dumps(doc, allow_nan=False)}
