@@ -116,19 +116,7 @@ def _period_warnings(frame: pd.DataFrame, s: BillingInputSettings, short_temp: i
     return out
 
 
-class BillingSettings(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    heating_bp_min_c: float = Field(8.0, ge=-20, le=35, description="[°C] lowest heating "
-                                    "balance point searched")
-    heating_bp_max_c: float = Field(24.0, ge=-20, le=35, description="[°C] highest heating "
-                                    "balance point searched")
-    cooling_bp_min_c: float = Field(15.0, ge=-20, le=40, description="[°C] lowest cooling "
-                                    "balance point searched")
-    cooling_bp_max_c: float = Field(30.0, ge=-20, le=40, description="[°C] highest cooling "
-                                    "balance point searched")
-    bp_step_c: float = Field(0.5, gt=0.05, le=5, description="[°C] coarse grid step")
-    refine: bool = Field(True, description="[-] refine balance points below the grid step")
+class BillingSettings(cps.SearchSettings):
     min_active_periods: int = Field(2, ge=1, le=24, description="[periods] a heating or "
                                     "cooling term needs this many periods with degree-days")
     min_periods: int = Field(6, ge=2, le=60, description="[periods] below this only a "

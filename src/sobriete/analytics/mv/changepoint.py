@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from sobriete.analytics.calendar import DayType
 from sobriete.analytics.mv import cp_search as cps
@@ -38,20 +38,7 @@ _REFERENCE = {"weekend": "weekday", "unoccupied": "occupied",
               "heating_unoccupied": "heating_occupied", "summer_unoccupied": "summer_occupied"}
 
 
-class ChangePointSettings(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    heating_bp_min_c: float = Field(8.0, ge=-20, le=35, description="[°C] lowest heating "
-                                    "balance point searched")
-    heating_bp_max_c: float = Field(24.0, ge=-20, le=35, description="[°C] highest heating "
-                                    "balance point searched")
-    cooling_bp_min_c: float = Field(15.0, ge=-20, le=40, description="[°C] lowest cooling "
-                                    "balance point searched")
-    cooling_bp_max_c: float = Field(30.0, ge=-20, le=40, description="[°C] highest cooling "
-                                    "balance point searched")
-    bp_step_c: float = Field(0.5, gt=0.05, le=5, description="[°C] coarse grid step; the best "
-                             "point is then refined on a grid 5 times finer")
-    refine: bool = Field(True, description="[-] refine balance points below the grid step")
+class ChangePointSettings(cps.SearchSettings):
     min_active_days: int = Field(10, ge=1, le=200, description="[days] a heating or cooling "
                                  "term needs this many days with a positive degree feature")
     min_group_days: int = Field(20, ge=2, le=200, description="[days] smallest day group "

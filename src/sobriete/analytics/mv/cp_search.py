@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from sobriete.analytics.mv.base import FitResult
 
@@ -25,6 +26,24 @@ FORMS = ("intercept", "heating", "cooling", "heating_cooling")
 # (grid, sign) -> (n_rows, n_candidates) degree feature: sign +1 heating, -1 cooling.
 Feature = Callable[[np.ndarray, int], np.ndarray]
 
+
+
+class SearchSettings(BaseModel):
+    """Balance-point search ranges, shared by the daily and the billing models."""
+
+    model_config = ConfigDict(frozen=True)
+
+    heating_bp_min_c: float = Field(8.0, ge=-20, le=35, description="[°C] lowest heating "
+                                    "balance point searched")
+    heating_bp_max_c: float = Field(24.0, ge=-20, le=35, description="[°C] highest heating "
+                                    "balance point searched")
+    cooling_bp_min_c: float = Field(15.0, ge=-20, le=40, description="[°C] lowest cooling "
+                                    "balance point searched")
+    cooling_bp_max_c: float = Field(30.0, ge=-20, le=40, description="[°C] highest cooling "
+                                    "balance point searched")
+    bp_step_c: float = Field(0.5, gt=0.05, le=5, description="[°C] coarse grid step; the best "
+                             "point is then refined on a grid 5 times finer")
+    refine: bool = Field(True, description="[-] refine balance points below the grid step")
 
 @dataclass
 class TermFit:
