@@ -330,6 +330,11 @@ def _med(xs):
     return statistics.median(xs) if xs else None
 
 
+def _mean(xs):
+    xs = [x for x in xs if x is not None]
+    return sum(xs) / len(xs) if xs else None
+
+
 def _cv(row, where, tool):
     d = row.get(where, {}).get(tool)
     return None if not d else d["cvrmse"]
@@ -399,7 +404,30 @@ def summarise(rows: list[dict]) -> dict:
     warm_ratio = [d["fit_seconds"] / o["fit_seconds"] for r in rows
                   for o, d in zip(r["warm_fits"]["ours"], r["warm_fits"]["opendsm"], strict=True)
                   if o["fit_seconds"] and d["fit_seconds"]]
+    by_model = {}
+    for model in ("hourly", "daily"):
+        r_iso = [r["isolated"]["opendsm"]["fit_seconds"] / r["isolated"]["ours"]["fit_seconds"]
+                 for r in iso if r["model"] == model and r["isolated"]["opendsm"]["fit_seconds"]
+                 and r["isolated"]["ours"]["fit_seconds"]]
+        r_warm = [d["fit_seconds"] / o["fit_seconds"] for r in rows if r["model"] == model
+                  for o, d in zip(r["warm_fits"]["ours"], r["warm_fits"]["opendsm"], strict=True)
+                  if o["fit_seconds"] and d["fit_seconds"]]
+        by_model[model] = {
+            "isolated_n": len(r_iso),
+            "isolated_speedup_median": _med(r_iso),
+            "isolated_speedup_min": min(r_iso) if r_iso else None,
+            "isolated_median_fit_s": {t: _med([r["isolated"][t]["fit_seconds"] for r in iso
+                                               if r["model"] == model]) for t in TOOLS},
+            "ours_isolated_input_s_median": _med([r["isolated"]["ours"]["input_seconds"]
+                                                  for r in iso if r["model"] == model]),
+            "ours_isolated_model_fit_s_median": _med(
+                [r["isolated"]["ours"]["model_fit_seconds"] for r in iso if r["model"] == model]),
+            "warm_speedup_median": _med(r_warm),
+            "warm_median_fit_s": {t: _med([f["fit_seconds"] for r in rows if r["model"] == model
+                                           for f in r["warm_fits"][t] if f["fit_seconds"]])
+                                  for t in TOOLS}}
     s["cost"] = {
+        "by_model": by_model,
         "isolated_cases": len(iso),
         "isolated_median_fit_s": {t: _med([r["isolated"][t]["fit_seconds"] for r in iso])
                                   for t in TOOLS},
@@ -419,6 +447,20 @@ def summarise(rows: list[dict]) -> dict:
         "speed_target_met": bool(ratios_t and _med(ratios_t) >= 20),
         "memory_target_met": bool(ratios_m and max(ratios_m) <= 1 / 3),
     }
+    # Savings vs the simulated truth (Illinois samples)
+    sav = [r["savings"] for r in rows if r.get("savings", {}).get("true_simulated_kwh")]
+    s["savings_vs_truth"] = {
+        t: {"n": sum(x.get(t) is not None for x in sav),
+            "mean_abs_error_pct_of_true": _mean([100 * abs(x[t] - x["true_simulated_kwh"])
+                                                 / x["true_simulated_kwh"]
+                                                 for x in sav if x.get(t) is not None]),
+            "mean_error_pct_of_true": _mean([100 * (x[t] - x["true_simulated_kwh"])
+                                             / x["true_simulated_kwh"]
+                                             for x in sav if x.get(t) is not None])}
+        for t in TOOLS}
+    covered = [x for x in sav if x.get("ours_avoided_energy")]
+    s["savings_vs_truth"]["ours_90pct_interval_covers_truth"] = (
+        f"{sum(abs(x['ours_avoided_energy']['savings_kwh'] - x['true_simulated_kwh']) <= x['ours_avoided_energy']['uncertainty_kwh_90'] for x in covered)}/{len(covered)}")  # noqa: E501
     # Crashes
     cr = {}
     for t in TOOLS:
@@ -476,6 +518,14 @@ def print_tables(rows: list[dict], summary: dict) -> None:
         print(f"| {r['meter']} | {r['model']} | {s['evaluated_days']:.0f} | "
               f"{s['true_simulated_kwh']:.0f} | {s['metadata_prorated_kwh']:.0f} | "
               f"{_f(s.get('ours'), '.0f')} | {band} | {_f(s.get('opendsm'), '.0f')} |")
+    sv = summary.get("savings_vs_truth")
+    if sv:
+        print(f"\nMean |error| vs the simulated savings: ours "
+              f"{_f(sv['ours']['mean_abs_error_pct_of_true'], '.1f')} %, OpenDSM "
+              f"{_f(sv['opendsm']['mean_abs_error_pct_of_true'], '.1f')} % (mean signed error "
+              f"{_f(sv['ours']['mean_error_pct_of_true'], '+.1f')} % / "
+              f"{_f(sv['opendsm']['mean_error_pct_of_true'], '+.1f')} %); our 90 % interval "
+              f"covers the truth in {sv['ours_90pct_interval_covers_truth']} cases.")
     cam = {k: v for k, v in summary.items() if k.startswith("cambridge_hourly")}
     print("\n### Cambridge hourly CV(RMSE): median over meter x year-pair (paired cells)\n")
     print("| evaluation | paired cells | median ours | median OpenDSM | ratio | median of cell "
@@ -521,13 +571,23 @@ def print_tables(rows: list[dict], summary: dict) -> None:
     print(f"| median fit s, warm in-process (same fits, folds included) | "
           f"{_f(md['ours'], '.4f')} | {_f(md['opendsm'])} | "
           f"{_f(c['warm_speedup_median'], '.0f')}x (min {_f(c['warm_speedup_min'], '.0f')}x) |")
+    for model, v in c.get("by_model", {}).items():
+        print(f"| {model} model: median fit s fresh process / warm | "
+              f"{_f(v['isolated_median_fit_s']['ours'], '.4f')} / "
+              f"{_f(v['warm_median_fit_s']['ours'], '.4f')} | "
+              f"{_f(v['isolated_median_fit_s']['opendsm'])} / "
+              f"{_f(v['warm_median_fit_s']['opendsm'])} | "
+              f"{_f(v['isolated_speedup_median'], '.1f')}x (min "
+              f"{_f(v['isolated_speedup_min'], '.1f')}x) / "
+              f"{_f(v['warm_speedup_median'], '.1f')}x |")
     pk, dl = c["isolated_peak_rss_mb_median"], c["isolated_fit_delta_mb_median"]
     print(f"| median peak RSS MB, fresh process | {_f(pk['ours'], '.0f')} | "
           f"{_f(pk['opendsm'], '.0f')} | {_f(c['isolated_peak_ratio_median'], '.2f')} (max "
           f"{_f(c['isolated_peak_ratio_max'], '.2f')}) |")
     print(f"| median fit delta MB | {_f(dl['ours'], '.1f')} | {_f(dl['opendsm'], '.1f')} | |")
     im = c["isolated_import_s_median"]
-    print(f"| median import s | {_f(im['ours'])} | {_f(im['opendsm'])} | |")
+    print(f"| median import s (after the spawned process's own pandas import) | "
+          f"{_f(im['ours'])} | {_f(im['opendsm'])} | |")
     print("\n### Crashes and refusals (all fits: warm full + folds, and isolated)\n")
     print("| tool | fits | crashes | crashed cases | crash types | disqualified | would "
           "refuse |")
@@ -551,9 +611,14 @@ def print_targets(summary: dict, scale: dict | None) -> None:
             print(f"| median hourly CV(RMSE) on Cambridge >= 15 % lower ({k.split('_', 2)[2]})"
                   f" | ratio {_f(v['ratio'], '.3f')} | {v['met']} |")
         c = summary["cost"]
-        print(f"| >= 20x faster per fit (fresh process) | median "
+        print(f"| >= 20x faster per fit (fresh process, both models) | median "
               f"{_f(c['isolated_speedup_median'], '.0f')}x, min "
               f"{_f(c['isolated_speedup_min'], '.0f')}x | {c['speed_target_met']} |")
+        for model, v in c.get("by_model", {}).items():
+            print(f"| >= 20x faster per fit, {model} model only (fresh process) | median "
+                  f"{_f(v['isolated_speedup_median'], '.1f')}x, min "
+                  f"{_f(v['isolated_speedup_min'], '.1f')}x | "
+                  f"{bool(v['isolated_speedup_median'] and v['isolated_speedup_median'] >= 20)} |")
         print(f"| <= 1/3 of OpenDSM's peak memory | median ratio "
               f"{_f(c['isolated_peak_ratio_median'], '.2f')}, max "
               f"{_f(c['isolated_peak_ratio_max'], '.2f')} | {c['memory_target_met']} |")
@@ -586,6 +651,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pilot", type=int, default=500,
                     help="meter-years of the profiled pilot (0 = none)")
     ap.add_argument("--skip-scale", action="store_true")
+    ap.add_argument("--reuse-peers", type=Path,
+                    help="take the comparison cases from this earlier mv.json (no refit)")
+    ap.add_argument("--reuse-scale", type=Path,
+                    help="take the scale results from this JSON (mv_scale --out) instead")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
 
@@ -611,7 +680,16 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     summary: dict = {}
-    if not args.skip_peers:
+    if args.reuse_peers:
+        old = json.loads(args.reuse_peers.read_text())
+        for k in ("generated_utc", "machine", "opendsm_cache_warmup_s", "isolated_phase_s",
+                  "warm_phase_s", "warm_workers", "versions"):
+            if k in old:
+                doc[k] = old[k]
+        doc["cases"] = rows = old["cases"]
+        doc["summary"] = summary = summarise(rows)
+        print_tables(rows, summary)
+    elif not args.skip_peers:
         cs = cases(args.only)
         log(f"{len(cs)} cases, {len(cs) * (FOLDS + 1) * 2} warm fits")
         # Warm OpenDSM's numba cache once (first run in a venv compiles ~20 s of kernels).
@@ -638,13 +716,19 @@ def main(argv: list[str] | None = None) -> int:
         print_tables(rows, summary)
         _write(doc, args.out)
     scale = None
-    if not args.skip_scale:
+    if args.reuse_scale:
+        from benchmarks import mv_scale
+
+        scale = json.loads(args.reuse_scale.read_text())
+        doc["scale"] = scale
+        mv_scale.print_tables(scale)
+    elif not args.skip_scale:
         from benchmarks import mv_scale
 
         scale = mv_scale.run(args.scale, pilot=args.pilot, log=log)
         doc["scale"] = scale
         mv_scale.print_tables(scale)
-    doc["machine"]["loadavg_end"] = os.getloadavg()
+    doc["machine"].setdefault("loadavg_end", os.getloadavg())
     print_targets(summary, scale)
     _write(doc, args.out)
     print(f"\nwrote {args.out}")
