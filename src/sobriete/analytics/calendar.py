@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 
 import holidays
 import numpy as np
@@ -37,8 +38,24 @@ def _years(days: pd.DatetimeIndex) -> list[int]:
     return sorted(set(days.year.tolist()))
 
 
+# Calendars are fixed per (zone, year): cached, since a portfolio asks for the same ones for
+# every building.
+@lru_cache(maxsize=256)
+def _public_year(year: int) -> dict[date, str]:
+    return dict(holidays.country_holidays("FR", years=year, language="fr"))
+
+
+@lru_cache(maxsize=256)
+def _school_year(zone: str, year: int) -> dict[date, str]:
+    return dict(holidays.country_holidays(
+        "FR", subdiv=zone, years=year, categories=("school",), language="fr"))
+
+
 def public_holidays(years: list[int]) -> dict[date, str]:
-    return dict(holidays.country_holidays("FR", years=years, language="fr"))
+    out: dict[date, str] = {}
+    for y in years:
+        out.update(_public_year(y))
+    return out
 
 
 def school_holidays(zone: str, years: list[int]) -> tuple[dict[date, str], list[int]]:
@@ -46,10 +63,8 @@ def school_holidays(zone: str, years: list[int]) -> tuple[dict[date, str], list[
     found: dict[date, str] = {}
     missing = []
     for y in years:
-        days = holidays.country_holidays(
-            "FR", subdiv=zone, years=y, categories=("school",), language="fr"
-        )
-        if len(days) == 0:
+        days = _school_year(zone, y)
+        if not days:
             missing.append(y)
         found.update(days)
     return found, missing
@@ -89,18 +104,36 @@ def day_types(
     return CalendarResult(series, tuple(warnings))
 
 
+@dataclass(frozen=True)
+class Occupancy:
+    occupied: np.ndarray  # bool per instant
+    day_type: np.ndarray  # DayType value of each instant's local date
+    warnings: tuple[str, ...]
+
+
 def occupied(
     calendar: OccupancyCalendar,
     instants_utc: pd.DatetimeIndex,
     closures: list[tuple[date, date]] | None = None,
 ) -> tuple[np.ndarray, tuple[str, ...]]:
     """True where the building is occupied at each UTC instant (local opening hours)."""
+    occ = occupancy(calendar, instants_utc, closures)
+    return occ.occupied, occ.warnings
+
+
+def occupancy(
+    calendar: OccupancyCalendar,
+    instants_utc: pd.DatetimeIndex,
+    closures: list[tuple[date, date]] | None = None,
+) -> Occupancy:
+    """Occupation and day type of each UTC instant, in one pass over the calendar."""
     if len(instants_utc) == 0:
-        return np.zeros(0, bool), ()
+        return Occupancy(np.zeros(0, bool), np.zeros(0, object), ())
     local = instants_utc.tz_convert(calendar.timezone)
     local_dates = local.normalize().tz_localize(None)
     types = day_types(calendar, local_dates.min().date(), local_dates.max().date(), closures)
-    open_day = types.day_type.reindex(local_dates.date).to_numpy() == DayType.WORKDAY.value
+    per_instant = types.day_type.reindex(local_dates.date).to_numpy()
+    open_day = per_instant == DayType.WORKDAY.value
     minutes = (local.hour * 60 + local.minute).to_numpy()
     iso = local.isocalendar().day.to_numpy()
     inside = np.zeros(len(local), bool)
@@ -109,4 +142,4 @@ def occupied(
         for s in spans:
             lo, hi = s.start.hour * 60 + s.start.minute, s.end.hour * 60 + s.end.minute
             inside |= on_day & (minutes >= lo) & (minutes < hi)
-    return inside & open_day, types.warnings
+    return Occupancy(inside & open_day, per_instant, types.warnings)

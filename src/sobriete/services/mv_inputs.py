@@ -3,6 +3,7 @@ and the weather station's temperatures, turned into the frames of ``analytics.mv
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 
@@ -76,9 +77,32 @@ def _station_for(building: str | None, weather, stations: list[str],
     return None  # the meter's task fails with the reason; the portfolio goes on
 
 
+_WEATHER: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+_WEATHER_MAX = 8
+
+
+def _weather(conn: Connection, key: str, lo: pd.Timestamp, hi: pd.Timestamp,
+             run: object | None) -> pd.DataFrame:
+    """A station's temperatures over [lo, hi); within one ``run`` every meter of the station
+    reuses the same frame (read once per worker instead of once per meter). Without a run
+    token nothing is cached, so no caller ever sees weather older than the store's."""
+    cache_key = (run, str(conn.engine.url), key, lo, hi)
+    if run is not None and cache_key in _WEATHER:
+        _WEATHER.move_to_end(cache_key)
+        return _WEATHER[cache_key]
+    w = read_series(conn, key, TEMP, lo, hi)
+    frame = w.set_index(C.START_UTC)[[C.VALUE]].rename(columns={C.VALUE: TEMP})
+    if run is not None:
+        _WEATHER[cache_key] = frame
+        while len(_WEATHER) > _WEATHER_MAX:
+            _WEATHER.popitem(last=False)
+    return frame
+
+
 def load_frames(conn: Connection, ref: MeterRef, start: date, end: date,
-                frequency: str) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """Model input over local dates [start, end) and the calendar's warnings."""
+                frequency: str, run: object | None = None) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Model input over local dates [start, end) and the calendar's warnings. ``run``: a
+    token (e.g. the run id) under which a worker may reuse weather between meters."""
     cal = OccupancyCalendar.model_validate_json(ref.calendar_json)
     lo = pd.Timestamp(start, tz=cal.timezone).tz_convert("UTC")
     hi = pd.Timestamp(end, tz=cal.timezone).tz_convert("UTC")
@@ -90,11 +114,10 @@ def load_frames(conn: Connection, ref: MeterRef, start: date, end: date,
     if readings.empty:
         raise SobrieteError(f"meter {ref.key!r}: no reading from {start} to {end}")
     pad = pd.Timedelta(hours=12)  # interpolation needs observations beyond both ends
-    w = read_series(conn, ref.weather_key, TEMP, lo - pad, hi + pad)
-    if w.empty:
+    weather = _weather(conn, ref.weather_key, lo - pad, hi + pad, run)
+    if weather.empty:
         raise SobrieteError(f"weather station {ref.weather_key!r}: no temperature from {start} "
                             f"to {end} (meter {ref.key!r})")
-    weather = w.set_index(C.START_UTC)[[C.VALUE]].rename(columns={C.VALUE: TEMP})
     if frequency == "billing":
         temps = daily_mean_temperature(weather[TEMP], cal.timezone)
         frame, warns = billing_input(readings, temps, cal.timezone)

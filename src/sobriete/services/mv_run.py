@@ -56,14 +56,14 @@ def _worker_store(url: str) -> Store:
     return open_store(url, migrate=False)
 
 
-def fit_one(url: str, settings: FitSettings, ref: MeterRef) -> dict:
+def fit_one(url: str, settings: FitSettings, run_id: int, ref: MeterRef) -> dict:
     """Fit one meter (runs in a worker). Never raises: a failure is a result too."""
     t0 = time.perf_counter()
     try:
         freq = choose_frequency(ref.step_s, settings.frequency, ref.subkind)
         with _worker_store(url).engine.connect() as conn:
             frame, cal_warnings = load_frames(conn, ref, settings.baseline_start,
-                                              settings.baseline_end, freq)
+                                              settings.baseline_end, freq, run=run_id)
         model = MODELS[freq]()
         fit = model.fit(frame)
         if freq == "daily":
@@ -107,7 +107,7 @@ def fit_portfolio(
         n_done, n_failed = len(done_ids), 0
         progress(n_done, len(refs))
         for res in (executor or default_executor()).map_unordered(
-                partial(fit_one, url, settings), todo):
+                partial(fit_one, url, settings, run_id), todo):
             _save_fit(store, run_id, settings, res)
             n_done += 1
             n_failed += res["status"] == "failed"

@@ -38,13 +38,13 @@ class _Task:
     result_json: str
 
 
-def savings_one(url: str, settings: SavingsSettings, task: _Task) -> dict:
+def savings_one(url: str, settings: SavingsSettings, run_id: int, task: _Task) -> dict:
     """Savings of one meter (runs in a worker). Never raises."""
     try:
         model = load_model(task.model_json, task.result_json)
         with _worker_store(url).engine.connect() as conn:
             frame, _ = load_frames(conn, task.ref, settings.reporting_start,
-                                   settings.reporting_end, task.frequency)
+                                   settings.reporting_end, task.frequency, run=run_id)
         result = avoided_energy(
             model, frame, confidence=settings.confidence,
             detect_events=settings.detect_events and task.frequency != "billing")
@@ -76,7 +76,7 @@ def compute_savings(
         url = store.engine.url.render_as_string(hide_password=False)
         done = failed = 0
         for res in (executor or default_executor()).map_unordered(
-                partial(savings_one, url, settings), tasks):
+                partial(savings_one, url, settings, run_id), tasks):
             with store.engine.begin() as conn:
                 conn.execute(S.savings_result.insert().values(
                     run_id=run_id, fit_id=res["fit_id"], series_id=res["series_id"],

@@ -8,7 +8,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from sobriete.analytics.calendar import day_types, occupied
+from sobriete.analytics.calendar import occupancy
 from sobriete.domain import columns as C
 from sobriete.domain.portfolio import OccupancyCalendar
 
@@ -42,10 +42,13 @@ def hourly_temperature(weather: pd.DataFrame, index: pd.DatetimeIndex,
     union = t.index.union(index)
     filled = t.reindex(union).interpolate("time", limit=max_gap_h, limit_area="inside")
     # Interpolation across a long hole would invent weather: blank hours far from data.
-    near = pd.Series(t.index, index=t.index).reindex(union, method="nearest")
-    far = (np.abs((near.index - pd.DatetimeIndex(near.to_numpy())).total_seconds())
-           > max_gap_h * 3600)
-    filled[far] = np.nan
+    if len(t):
+        obs = t.index.as_unit("s").asi8
+        at = union.as_unit("s").asi8
+        right = np.clip(np.searchsorted(obs, at), 0, len(obs) - 1)
+        left = np.clip(right - 1, 0, len(obs) - 1)
+        gap = np.minimum(np.abs(at - obs[left]), np.abs(at - obs[right]))
+        filled[gap > max_gap_h * 3600] = np.nan
     return filled.reindex(index).rename(C.WEATHER_QUANTITIES[0])
 
 
@@ -63,15 +66,10 @@ def hourly_input(
     frame["local_hour"] = local.hour
     frame["local_dow"] = local.day_of_week
     frame["local_date"] = local.tz_localize(None).normalize()
-    occ, warnings = occupied(calendar, frame.index, closures)
-    frame["occupied"] = occ
-    if len(frame):
-        types = day_types(calendar, frame.local_date.min().date(), frame.local_date.max().date(),
-                          closures)
-        frame["day_type"] = types.day_type.reindex(frame.local_date.dt.date).to_numpy()
-    else:
-        frame["day_type"] = pd.Series(dtype=object)
-    return frame, warnings
+    occ = occupancy(calendar, frame.index, closures)
+    frame["occupied"] = occ.occupied
+    frame["day_type"] = occ.day_type
+    return frame, occ.warnings
 
 
 def daily_input(hourly: pd.DataFrame) -> pd.DataFrame:

@@ -266,10 +266,14 @@ def read_series(
         where += f" AND start_s >= {int(pd.Timestamp(start).timestamp()):d}"
     if end is not None:
         where += f" AND start_s < {int(pd.Timestamp(end).timestamp()):d}"
-    df = pd.read_sql_query(
-        f"SELECT start_s, duration_s, value FROM reading WHERE {where} ORDER BY start_s", conn
-    )
-    df[C.START_UTC] = pd.to_datetime(df.pop("start_s"), unit="s", utc=True)
-    df[C.SERIES_KEY] = key
-    df[C.QUANTITY] = quantity
-    return df[list(C.READING_COLUMNS)]
+    cur = _raw(conn).cursor()
+    cur.execute(f"SELECT start_s, duration_s, value FROM reading WHERE {where} ORDER BY start_s")
+    rows = np.array(cur.fetchall(), dtype="float64").reshape(-1, 3)
+    cur.close()
+    return pd.DataFrame({
+        C.SERIES_KEY: key,
+        C.QUANTITY: quantity,
+        C.START_UTC: pd.to_datetime(rows[:, 0].astype("int64"), unit="s", utc=True),
+        C.DURATION_S: rows[:, 1].astype("int64"),
+        C.VALUE: rows[:, 2],
+    })
