@@ -71,9 +71,8 @@ def _view(conn, row, ref, settings: dict, lang: str) -> MeterSavingsView:
     start = date.fromisoformat(settings["reporting_start"])
     end = date.fromisoformat(settings["reporting_end"])
     rep, _ = load_frames(conn, ref, start, end, freq)
-    result = avoided_energy(model, rep, confidence=float(settings["confidence"]),
-                            detect_events=settings["detect_events"] == "True"
-                            and freq != "billing")
+    result = avoided_energy(model, rep, confidence=settings["confidence"],
+                            detect_events=settings["detect_events"] and freq != "billing")
     frames = pd.concat([base, rep])
     pred = model.predict(frames)
     plot = P.baseline_vs_actual_png(frames[ENERGY], pred[PREDICTED], result=result,

@@ -123,7 +123,7 @@ def _open_run(store: Store, settings: FitSettings, n: int, resume: int | None):
             row = conn.execute(select(S.mv_run).where(S.mv_run.c.id == resume)).mappings().first()
             if row is None or row["kind"] != "fit":
                 raise SobrieteError(f"no baseline-fit run #{resume} to resume")
-            if json.loads(row["settings_json"]) != _settings_doc(settings):
+            if json.loads(row["settings_json"]) != settings_doc(settings):
                 raise SobrieteError(f"run #{resume} was started with other settings")
             done = {r[0] for r in conn.execute(
                 select(S.baseline_fit.c.series_id).where(S.baseline_fit.c.run_id == resume))}
@@ -132,13 +132,14 @@ def _open_run(store: Store, settings: FitSettings, n: int, resume: int | None):
             return resume, done
         run_id = conn.execute(S.mv_run.insert().values(
             kind="fit", started_at=datetime.now(UTC), status="running",
-            settings_json=json.dumps(_settings_doc(settings)), n_tasks=n, n_done=0,
+            settings_json=json.dumps(settings_doc(settings)), n_tasks=n, n_done=0,
             n_failed=0)).inserted_primary_key[0]
     return run_id, set()
 
 
-def _settings_doc(settings: FitSettings) -> dict:
-    return {k: str(v) for k, v in asdict(settings).items()}
+def settings_doc(settings) -> dict:
+    """A run's settings as stored: JSON types, dates as ISO strings."""
+    return json.loads(json.dumps(asdict(settings), default=str))
 
 
 def _save_fit(store: Store, run_id: int, settings: FitSettings, res: dict) -> None:

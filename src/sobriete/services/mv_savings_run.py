@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
 
@@ -16,7 +16,7 @@ from sobriete.domain.errors import SobrieteError
 from sobriete.services.executors import Executor, default_executor
 from sobriete.services.footprint import measured
 from sobriete.services.mv_inputs import MeterRef, load_frames
-from sobriete.services.mv_run import _worker_store, load_model, meter_refs
+from sobriete.services.mv_run import _worker_store, load_model, meter_refs, settings_doc
 from sobriete.services.store import Store
 from sobriete.services.store import schema as S
 
@@ -105,7 +105,6 @@ def _open_run(store: Store, fit_run: int, settings: SavingsSettings, weather):
                        f["result_json"]) for f in fits if f["series_id"] in refs]
         run_id = conn.execute(S.mv_run.insert().values(
             kind="savings", started_at=datetime.now(UTC), status="running",
-            settings_json=json.dumps({"fit_run": fit_run,
-                                      **{k: str(v) for k, v in asdict(settings).items()}}),
+            settings_json=json.dumps({"fit_run": fit_run, **settings_doc(settings)}),
             n_tasks=len(tasks), n_done=0, n_failed=0)).inserted_primary_key[0]
     return run_id, tasks
