@@ -11,7 +11,19 @@ Variants (``split`` x ``mode``):
   buildings whose holidays and weekends mostly shift the base load).
 
 Each group's form is the BIC-best of the four; variants compete on the BIC of the whole fit
-(RSS summed over groups, every fitted parameter and balance point counted). The
+(RSS summed over groups, every fitted parameter and balance point counted).
+
+Temperature feature (``temperature_features``): ``mean`` takes a day's degree-days from its
+mean temperature, ``max(0, tb - T_mean)``; ``daily_cycle`` from a sinusoidal day around that
+mean with the half range ``(Tmax - Tmin) / 2`` (``cp_search.cycle_degrees``), i.e. the mean
+of the day's degree-hours if its temperature were a sine: a mild day with a cold night still
+heats. Loads driven by hourly temperatures (little thermal mass, electric heating and
+cooling) follow the second; a heavy building smoothing the day follows the first. All
+variants are searched with the first feature listed; the others are then tried on the
+winning split and mode and kept when their BIC, charged ``feature_cost`` more parameters
+for the choice, is lower (then counted in the fit's p). ``daily_cycle`` needs
+``temp_min_c`` and ``temp_max_c`` on every fitted day, and to predict (a day without them
+is not predicted; a frame without the columns is refused). The
 ``calendar_kwh`` component is a group's intercept minus its reference group's (occupied /
 weekday of the same season): a holiday's lower base shows as a negative calendar part.
 """
@@ -19,7 +31,7 @@ weekday of the same season): a holiday's lower base shows as a negative calendar
 from __future__ import annotations
 
 import time
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 import pandas as pd
@@ -54,6 +66,12 @@ class ChangePointSettings(cps.SearchSettings):
     cvrmse_disqualify: float = Field(1.0, gt=0, description="[-] CV(RMSE) which, with "
                                      "PNRMSE above its limit, disqualifies the fit")
     pnrmse_disqualify: float = Field(1.6, gt=0, description="[-] PNRMSE limit (see above)")
+    temperature_features: tuple[Literal["mean", "daily_cycle"], ...] = Field(
+        ("mean", "daily_cycle"), min_length=1, description="[-] degree features tried, see "
+        "the module docstring; the first one selects the split and mode")
+    feature_cost: int = Field(1, ge=0, le=10, description="[parameters] BIC parameters "
+                                "charged to a feature other than the first (its choice is "
+                                "fitted too), so that it needs clear support")
 
 
 def _occupied(frame: pd.DataFrame) -> np.ndarray:
@@ -88,6 +106,19 @@ def day_groups(frame: pd.DataFrame, split: str) -> np.ndarray:
     raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
 
 
+def _half_range(frame: pd.DataFrame) -> np.ndarray | None:
+    """(Tmax - Tmin) / 2 [°C] per row, or None without those columns."""
+    if "temp_min_c" not in frame or "temp_max_c" not in frame:
+        return None
+    lo = frame["temp_min_c"].to_numpy(dtype=float)
+    hi = frame["temp_max_c"].to_numpy(dtype=float)
+    return np.abs(hi - lo) / 2  # a swapped pair is a data error, not a negative range
+
+
+def _amp_for(feature: str, amp: np.ndarray | None) -> np.ndarray | None:
+    return amp if feature == "daily_cycle" else None
+
+
 class ChangePointModel(BaselineModel):
     """Daily change-point baseline; ``fit`` on a daily frame (``mv.data.daily_input``)."""
 
@@ -99,6 +130,7 @@ class ChangePointModel(BaselineModel):
         self.settings = settings or ChangePointSettings()
         self.split = "none"
         self.mode = "separate"
+        self.feature = "mean"
         self.groups: dict[str, dict[str, Any]] = {}
         self.fit_result = None
 
@@ -108,8 +140,9 @@ class ChangePointModel(BaselineModel):
         return (cps.grid(s.heating_bp_min_c, s.heating_bp_max_c, s.bp_step_c),
                 cps.grid(s.cooling_bp_min_c, s.cooling_bp_max_c, s.bp_step_c))
 
-    def _variant(self, y, t, labels, mode):
-        """(bic, rss, k, {label: params}) of one split/mode, or None if a group is too small."""
+    def _variant(self, y, t, amp, labels, mode):
+        """(bic, rss, k, {label: params}) of one split/mode, or None if a group is too small.
+        ``amp`` is the half daily range for the ``daily_cycle`` feature, None for ``mean``."""
         s = self.settings
         names, cls, counts = np.unique(labels, return_inverse=True, return_counts=True)
         if len(names) > 1 and counts.min() < s.min_group_days:
@@ -117,11 +150,14 @@ class ChangePointModel(BaselineModel):
         hg, cg = self._grids()
         n = len(y)
 
-        def feature_of(tt):
-            return lambda g, sign: np.maximum(0.0, sign * (g[None, :] - tt[:, None]))
+        def feature_of(tt, aa):
+            if aa is None:
+                return lambda g, sign: np.maximum(0.0, sign * (g[None, :] - tt[:, None]))
+            return lambda g, sign: cps.cycle_degrees(sign * (g[None, :] - tt[:, None]),
+                                                     aa[:, None])
 
         if mode == "offset" or len(names) == 1:
-            fits = cps.search(y, np.ones(n), cls, len(names), feature_of(t), hg, cg,
+            fits = cps.search(y, np.ones(n), cls, len(names), feature_of(t, amp), hg, cg,
                               s.min_active_days, s.refine)
             best = cps.choose(fits, n, s.bic_penalty)
             params = {str(nm): best.params(i) for i, nm in enumerate(names)}
@@ -132,7 +168,8 @@ class ChangePointModel(BaselineModel):
         for i, nm in enumerate(names):
             rows = cls == i
             fits = cps.search(y[rows], np.ones(rows.sum()), np.zeros(rows.sum(), int), 1,
-                              feature_of(t[rows]), hg, cg, s.min_active_days, s.refine)
+                              feature_of(t[rows], None if amp is None else amp[rows]), hg, cg,
+                              s.min_active_days, s.refine)
             best = cps.choose(fits, int(rows.sum()), s.bic_penalty)
             rss += best.rss
             k += best.k
@@ -146,8 +183,11 @@ class ChangePointModel(BaselineModel):
         t_all = data[TEMP].to_numpy(dtype=float)
         ok = np.isfinite(y_all) & np.isfinite(t_all)
         d, y, t = data[ok], y_all[ok], t_all[ok]
+        amp = _half_range(d)
+        features = [f for f in s.temperature_features
+                    if f == "mean" or (amp is not None and np.isfinite(amp).all())]
         warnings = []
-        self.split, self.mode, self.groups = "none", "separate", {}
+        self.split, self.mode, self.groups, self.feature = "none", "separate", {}, "mean"
         if len(y) < 2 * s.min_active_days:
             warnings.append(_w("too_few_days_to_fit", WarningLevel.DISQUALIFICATION,
                                f"{len(y)} jour(s) exploitables : modèle constant seulement.",
@@ -158,6 +198,13 @@ class ChangePointModel(BaselineModel):
                                    "heating_bp": None, "cooling_slope": 0.0, "cooling_bp": None}}
             k = 1
         else:
+            if not features:  # daily_cycle alone, without Tmin/Tmax on every day
+                features = ["mean"]
+                warnings.append(_w("temperature_feature_unavailable", WarningLevel.INFO,
+                                   "Tmin/Tmax manquants : degrés-jours de la moyenne.",
+                                   "Tmin/Tmax missing: degree-days of the daily mean.",
+                                   requested=",".join(s.temperature_features)))
+            first = features[0]
             best = None
             seen: list[np.ndarray] = []
             for split in s.splits:
@@ -167,16 +214,26 @@ class ChangePointModel(BaselineModel):
                     continue  # same grouping under another name (no day_type, say)
                 seen.append(codes)
                 for mode in (("separate",) if split == "none" else s.modes):
-                    v = self._variant(y, t, labels, mode)
+                    v = self._variant(y, t, _amp_for(first, amp), labels, mode)
                     if v is not None and (best is None or v[0] < best[0] - 1e-9):
-                        best = (*v, split, mode)
-            _, _, k, self.groups, self.split, self.mode = best
+                        best = (*v, split, mode, first)
+            labels = day_groups(d, best[4])
+            for feature in features[1:]:
+                v = self._variant(y, t, _amp_for(feature, amp), labels, best[5])
+                if v is None:
+                    continue
+                k_alt = v[2] + s.feature_cost
+                b_alt = cps.bic(v[1], len(y), k_alt, s.bic_penalty)
+                if b_alt < best[0] - 1e-9:
+                    best = (b_alt, v[1], k_alt, v[3], best[4], best[5], feature)
+            _, _, k, self.groups, self.split, self.mode, self.feature = best
         yhat = self.predict(d)[PREDICTED].to_numpy()
         metrics = fit_metrics(y, yhat, k) if len(y) else None
         warnings += fit_quality_warnings(metrics, "daily", s.cvrmse_max, s.nmbe_max,
                                          s.cvrmse_disqualify, pnrmse(y, yhat),
                                          s.pnrmse_disqualify)
-        params = {"split": self.split, "mode": self.mode, "groups": self.groups}
+        params = {"split": self.split, "mode": self.mode,
+                  "temperature_feature": self.feature, "groups": self.groups}
         self.fit_result = cps.new_result(self, d, params, metrics, warnings,
                                      time.perf_counter() - t0)
         return self.fit_result
@@ -186,6 +243,13 @@ class ChangePointModel(BaselineModel):
         if not self.groups:
             raise RuntimeError("predict before fit: fit the model or load it with from_json")
         t = data[TEMP].to_numpy(dtype=float)
+        amp = None
+        if self.feature == "daily_cycle":
+            amp = _half_range(data)
+            if amp is None:
+                raise ValueError("this fit uses the daily_cycle temperature feature: predict "
+                                 "on a frame with temp_min_c and temp_max_c")
+            t = np.where(np.isfinite(amp), t, np.nan)  # no range, no prediction
         labels = day_groups(data, self.split)
         out = np.full((len(data), 4), np.nan)
         for label in np.unique(labels):
@@ -194,7 +258,7 @@ class ChangePointModel(BaselineModel):
             if p is None:
                 continue  # a group the baseline never saw: no honest prediction
             ref = self.groups.get(_REFERENCE.get(str(label), str(label)), p)
-            heat, cool = cps.evaluate(p, t[rows])
+            heat, cool = cps.evaluate(p, t[rows], None if amp is None else amp[rows])
             base = np.where(np.isfinite(t[rows]), ref["intercept"], np.nan)
             out[rows] = np.column_stack([base, heat, cool, base * 0 + p["intercept"]
                                          - ref["intercept"]])
@@ -206,7 +270,8 @@ class ChangePointModel(BaselineModel):
     def to_json(self) -> dict[str, Any]:
         return {"model": self.name, "version": self.version,
                 "settings": self.settings.model_dump(mode="json"),
-                "split": self.split, "mode": self.mode, "groups": self.groups,
+                "split": self.split, "mode": self.mode,
+                "temperature_feature": self.feature, "groups": self.groups,
                 "fit_result": cps.fit_result_to_json(self.fit_result)}
 
     @classmethod
@@ -215,6 +280,7 @@ class ChangePointModel(BaselineModel):
             raise ValueError(f"not a {cls.name} document: model={doc.get('model')!r}")
         m = cls(ChangePointSettings(**doc["settings"]))
         m.split, m.mode = doc["split"], doc["mode"]
+        m.feature = doc.get("temperature_feature", "mean")  # documents before the choice
         m.groups = {k: dict(v) for k, v in doc["groups"].items()}
         m.fit_result = cps.fit_result_from_json(doc.get("fit_result"))
         return m

@@ -6,7 +6,8 @@ Model, per row i of class g (a day group sharing the temperature response):
     y_i = a_g + bh * h_i(tb_h) + bc * c_i(tb_c)
 
 where h and c are heating/cooling degree features [°C] (a day's ``max(0, tb - T)``, or a
-billing period's mean of it). Intercepts per class are removed by weighted within-class
+billing period's mean of it, or ``cycle_degrees``: the mean over a sinusoidal day between
+Tmin and Tmax). Intercepts per class are removed by weighted within-class
 centring (Frisch-Waugh), so a candidate costs two dot products and a 2x2 solve; every grid
 point is one column of a matrix product. Slopes must be positive: a candidate whose best
 slope is not is invalid, and the simpler form without that term stands.
@@ -25,6 +26,25 @@ from sobriete.analytics.mv.base import FitResult
 FORMS = ("intercept", "heating", "cooling", "heating_cooling")
 # (grid, sign) -> (n_rows, n_candidates) degree feature: sign +1 heating, -1 cooling.
 Feature = Callable[[np.ndarray, int], np.ndarray]
+_AMP_EPS = 1e-9  # [°C] below this half-range a day is taken as constant
+
+
+def cycle_degrees(d: np.ndarray, amp: np.ndarray) -> np.ndarray:
+    """Mean of ``max(0, d + amp * sin θ)`` over a day's cycle θ in [0, 2π) [°C].
+
+    ``d`` is the signed distance ``tb - T_mean`` (heating) or ``T_mean - tb`` (cooling) and
+    ``amp`` the half daily range ``(Tmax - Tmin) / 2``, broadcast against each other. With
+    u = d / amp: ``amp * (u (π/2 + asin u) + sqrt(1 - u²)) / π`` for |u| < 1, ``d`` above,
+    0 below; continuous, and ``max(0, d)`` when amp = 0. It is the degree-hour mean of a day
+    whose temperature swings as a sine around its mean, so that a day whose mean is above the
+    heating balance point still counts its cold night.
+    """
+    a = np.maximum(amp, _AMP_EPS)
+    u = d / a
+    v = np.clip(u, -1.0, 1.0)
+    inner = a * (v * (np.pi / 2 + np.arcsin(v)) + np.sqrt(1.0 - v * v)) / np.pi
+    out = np.where(u >= 1.0, d, np.where(u <= -1.0, 0.0, inner))
+    return np.where(amp > _AMP_EPS, out, np.maximum(0.0, d))
 
 
 
@@ -189,15 +209,21 @@ def choose(fits: dict[str, TermFit], n: int, penalty: float = 1.0) -> TermFit:
     return min(allowed, key=lambda t: bic(t.rss, n, t.k, penalty))
 
 
-def evaluate(params: dict, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def evaluate(params: dict, t: np.ndarray, amp: np.ndarray | None = None,
+             ) -> tuple[np.ndarray, np.ndarray]:
     """Heating and cooling parts [kWh per row unit] of one parameter set at temperatures ``t``
-    (any shape; the last axis may be days to average over)."""
+    (any shape; the last axis may be days to average over). With ``amp`` (the half daily
+    range, same shape) the degree feature is ``cycle_degrees`` instead of ``max(0, ...)``."""
     heat = np.zeros_like(t, dtype=float)
     cool = np.zeros_like(t, dtype=float)
+
+    def deg(d):
+        return np.maximum(0.0, d) if amp is None else cycle_degrees(d, amp)
+
     if params.get("heating_bp") is not None:
-        heat = params["heating_slope"] * np.maximum(0.0, params["heating_bp"] - t)
+        heat = params["heating_slope"] * deg(params["heating_bp"] - t)
     if params.get("cooling_bp") is not None:
-        cool = params["cooling_slope"] * np.maximum(0.0, t - params["cooling_bp"])
+        cool = params["cooling_slope"] * deg(t - params["cooling_bp"])
     return heat, cool
 
 
