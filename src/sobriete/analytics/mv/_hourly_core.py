@@ -34,6 +34,22 @@ def hinge_basis(t: np.ndarray, knots: np.ndarray) -> np.ndarray:
     return out
 
 
+def temperature_basis(ts: np.ndarray, t: np.ndarray, knots: np.ndarray,
+                      deviation: str) -> np.ndarray:
+    """Columns of the temperature response: the hinge basis in the smoothed temperature
+    ``ts``, then the hour's deviation from it, ``t - ts`` (``deviation="linear"``: one slope at
+    all temperatures), or that deviation per segment, ``hinge(t) - hinge(ts)``
+    (``"segments"``: the deviation slope changes at the same knots as the response, so a
+    hot afternoon can count more than a cold night; a cooling-only building answers the
+    hour's temperature in summer and nothing in winter), or nothing (``"none"``)."""
+    hs = hinge_basis(ts, knots)
+    if deviation == "none":
+        return hs
+    if deviation == "linear":
+        return np.hstack([hs, (t - ts)[:, None]])
+    return np.hstack([hs, hinge_basis(t, knots) - hs])
+
+
 def smooth_temperature(t: np.ndarray, pos: np.ndarray, halflife_h: float) -> np.ndarray:
     """Exponentially smoothed temperature on the hourly grid ``pos`` (hours from the first
     row): a building's heating answers the last hours' weather, not this hour's alone."""
@@ -130,13 +146,43 @@ def run_lengths(day_num: np.ndarray, cal: np.ndarray, types: np.ndarray,
     return out
 
 
+def temperature_likelihood(day_temp: np.ndarray, ref_temp: np.ndarray, onehot: np.ndarray,
+                           bandwidth: float, prior_days: float) -> np.ndarray:
+    """``P(type | T) / P(type)`` at each day's mean temperature, from the baseline days (rows
+    of ``onehot``, temperatures ``ref_temp``, NaN = unknown): a Gaussian kernel estimate
+    shrunk by ``prior_days`` pseudo-days of the overall type shares. Days of unknown
+    temperature get 1 for every type."""
+    out = np.ones((len(day_temp), onehot.shape[1]))
+    known = np.isfinite(ref_temp)
+    if not known.any():
+        return out
+    rt, oh = ref_temp[known], onehot[known]
+    share = oh.mean(axis=0)
+    # Kernel sums on a 0.25 °C grid: days x grid would be 730 x ~200, cheap either way,
+    # but the grid keeps it linear in the number of days.
+    lo, hi = float(rt.min()) - 3 * bandwidth, float(rt.max()) + 3 * bandwidth
+    grid = np.arange(lo, hi + 0.25, 0.25)
+    k = np.exp(-0.5 * ((grid[:, None] - rt[None, :]) / bandwidth) ** 2)  # grid x days
+    num = k @ oh + prior_days * share[None, :]
+    post = num / num.sum(axis=1, keepdims=True)
+    ratio = post / np.maximum(share[None, :], 1e-12)
+    dt = np.asarray(day_temp, float)
+    has = np.isfinite(dt)
+    # Beyond the baseline's range the nearest grid point answers (no extrapolation).
+    pos = np.clip(np.rint((dt[has] - lo) / 0.25).astype(np.int64), 0, len(grid) - 1)
+    out[has] = ratio[pos]
+    return out
+
+
 def type_probabilities(
     day_doy: np.ndarray, day_dow: np.ndarray, day_cal: np.ndarray,
     ref_doy: np.ndarray, ref_dow: np.ndarray, ref_cal: np.ndarray, ref_type: np.ndarray,
     n_types: int, analog_weight: float, window: int, n_weeks: int = 0,
     neighbour_decay: float = 0.5, day_num: np.ndarray | None = None,
     ref_num: np.ndarray | None = None, ref_run: np.ndarray | None = None, min_run: int = 3,
-    max_run: int = 366,
+    max_run: int = 366, day_temp: np.ndarray | None = None,
+    ref_temp: np.ndarray | None = None, temp_bandwidth: float = 0.0,
+    temp_prior_days: float = 5.0,
 ) -> np.ndarray:
     """Probability of each learnt day type for days known only by their calendar.
 
@@ -157,6 +203,17 @@ def type_probabilities(
     hedging them would predict half a vacation. Longer runs are seasons (heating on/off)
     that the weather, not the date, decides: those are hedged. Days of the baseline
     itself (``day_num`` found in the sorted ``ref_num``) keep their learnt type.
+
+    A third source, when ``temp_bandwidth`` > 0 and daily mean temperatures are given: the
+    weather. Types are learnt from weather-adjusted profiles, but whatever the temperature
+    response misses (hot days of a cooling-dominated building, heating switched on for a
+    season) comes out as types that *the weather* predicts and the calendar does not: a hot
+    day of the reporting year must not get the type of the same date a year before. Each
+    type's probability is multiplied by its likelihood ratio at the day's temperature,
+    ``P(type | T) / P(type)`` among baseline days (Gaussian kernel of ``temp_bandwidth`` °C,
+    shrunk towards 1 by ``temp_prior_days`` pseudo-days): ~1 for types the weather does not
+    tell apart (weekends, holidays), decisive for weather types. Copied periods are left as
+    they are.
     """
     n_days = len(day_doy)
     probs = np.zeros((n_days, n_types))
@@ -208,6 +265,16 @@ def type_probabilities(
         has = weight > 0
         analog[has] /= weight[has, None]
         probs[has] = (probs[has] + analog_weight * analog[has]) / (1.0 + analog_weight)
+    else:
+        period = np.zeros(n_days, bool)
+    if (temp_bandwidth > 0 and day_temp is not None and ref_temp is not None and n_types > 1):
+        like = temperature_likelihood(day_temp, ref_temp, onehot, temp_bandwidth,
+                                      temp_prior_days)
+        weighted = probs * like
+        tot = weighted.sum(axis=1, keepdims=True)
+        ok = (tot[:, 0] > 0) & ~period
+        probs[ok] = weighted[ok] / tot[ok]
+    if analog_weight > 0:
         probs[period] = period_p[period]
     if day_num is not None and ref_num is not None:
         # A baseline day itself is known: its own learnt type, not a guess.

@@ -16,14 +16,18 @@ The model, for hour h of local day d (weekday w) at temperature T:
   school holidays, closures), mixed with the type of the same weekday near the same date in
   the baseline year and its neighbouring weeks (what recurs yearly but no calendar knows);
   a baseline *period* of 3-15 same-type days (a vacation week, a shutdown) is copied to the
-  same dates as it is. Baseline days themselves keep their learnt type. Learnt types are
+  same dates as it is; and the day's mean temperature weighs in (types that come with the
+  weather, e.g. hot days of a cooling-dominated building, follow the weather, not last
+  year's dates). Baseline days themselves keep their learnt type. Learnt types are
   also what keeps a vacation week from dragging down the
   workday profile in the fit.
 - **Intercepts** ``alpha[k, w, h]`` per type x weekday x hour (time of week per type), shrunk
   towards the type's hour profile when a cell has few days.
 - **Temperature**: a continuous piecewise-linear response (knots in °C) in the temperature
   smoothed over the last hours (buildings answer the recent weather, not this hour's),
-  plus the hourly deviation from it and, when present, global irradiance; one response per
+  plus the hourly deviation from it, whose slope changes at the same knots (a hot hour
+  counts in summer, a cold night hour does not make a cooling load negative) and, when
+  present, global irradiance; one response per
   occupancy *regime*, the regimes being levels of the learnt type x hour profiles (high =
   occupied). Solved in one pass by the fixed-effects (within-cell) least squares: the
   intercepts drop out and only a small ridge system remains, hence milliseconds per fit.
@@ -41,7 +45,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 import pandas as pd
@@ -87,6 +91,12 @@ class HourlySettings(BaseModel):
         12.0, ge=0.0, le=168.0,
         description="[h] half-life of the smoothed temperature driving heating and cooling "
                     "(0 = the hour's temperature)")
+    temp_deviation: Literal["none", "linear", "segments"] = Field(
+        "segments",
+        description="[-] how the hour's deviation from the smoothed temperature enters: "
+                    "'segments' = its slope changes at the knots like the response itself, "
+                    "'linear' = one slope at all temperatures (version 1), 'none' = ignored "
+                    "(also when temp_halflife_h = 0)")
     ridge: float = Field(1e-3, ge=0.0, le=10.0,
                          description="[-] ridge on slope changes, relative to the data scale")
     cell_shrinkage_days: float = Field(
@@ -111,6 +121,14 @@ class HourlySettings(BaseModel):
         15, ge=1, le=366,
         description="[days] longest such run; longer ones are seasons (heating on/off) "
                     "left to the weather")
+    type_temp_bandwidth_c: float = Field(
+        2.0, ge=0.0, le=20.0,
+        description="[°C] kernel width of the weather evidence on a day's type: day types "
+                    "that come with the weather (hot days, a heating season) are predicted "
+                    "from the day's mean temperature (0 = calendar and date only)")
+    type_temp_prior_days: float = Field(
+        5.0, ge=0.0, le=1000.0,
+        description="[days] pseudo-days shrinking that evidence towards no effect")
     use_solar: bool = Field(True, description="[-] use ghi_w_m2 when the fit data has it")
     temp_max_gap_h: int = Field(
         6, ge=0, le=72, description="[h] longest temperature gap filled by interpolation")
@@ -145,6 +163,7 @@ class _Arrays:
     day_dow: np.ndarray
     day_doy: np.ndarray
     day_cal: np.ndarray
+    day_t: np.ndarray  # daily mean °C (NaN when no hour has a temperature)
     t_imputed: int  # hours whose temperature came from climatology
 
 
@@ -197,8 +216,13 @@ def _arrays(data: pd.DataFrame, s: HourlySettings, month_t: np.ndarray | None,
         ghi = _col(data, GHI) if GHI in data else np.full(n, np.nan)
         miss = ~np.isfinite(ghi)
         ghi[miss] = hour_ghi[hour[miss]]
+    fin = np.isfinite(t)
+    nd = len(uniq)
+    t_cnt = np.bincount(day_index[fin], None, nd)
+    day_t = np.where(t_cnt > 0, np.bincount(day_index[fin], t[fin], nd)
+                     / np.maximum(t_cnt, 1), np.nan)
     return _Arrays(y, t, t_smooth, ghi, hour, dow, day_index, uniq, day_dow, day_doy,
-                   day_cal, imputed)
+                   day_cal, day_t, imputed)
 
 
 def _interpolate(t: np.ndarray, pos: np.ndarray, max_gap_h: int) -> np.ndarray:
@@ -212,6 +236,10 @@ def _interpolate(t: np.ndarray, pos: np.ndarray, max_gap_h: int) -> np.ndarray:
     nxt = p_ok[np.clip(after, 0, len(p_ok) - 1)]
     inside = (after > 0) & (after < len(p_ok)) & (nxt - prev <= max_gap_h + 1)
     return np.where(ok, t, np.where(inside, filled, np.nan))
+
+
+def _deviation(s: HourlySettings) -> str:
+    return s.temp_deviation if s.temp_halflife_h > 0 else "none"
 
 
 def _zero_runs(y: np.ndarray, min_len: int) -> np.ndarray:
@@ -231,7 +259,8 @@ class HourlyModel(BaselineModel):
     """Time-of-week and temperature with occupancy regimes and learnt day types."""
 
     name: ClassVar[str] = "hourly_towt_daytypes"
-    version: ClassVar[str] = "1"
+    # 2: deviation from the smoothed temperature by segment, weather evidence on day types.
+    version: ClassVar[str] = "2"
     frequency: ClassVar[str] = "hourly"
 
     def __init__(self, settings: HourlySettings | None = None) -> None:
@@ -339,12 +368,11 @@ class HourlyModel(BaselineModel):
         ghi_o = (_col(data, GHI)[ok] if use_ghi else None)
         if ghi_o is not None:
             ghi_o = np.where(np.isfinite(ghi_o), ghi_o, 0.0)
-        dev = s.temp_halflife_h > 0
+        dev = _deviation(s)
 
         def basis(ts: np.ndarray, t: np.ndarray, g: np.ndarray | None) -> np.ndarray:
-            cols = [core.hinge_basis(ts, knots)] if use_temp else [np.zeros((len(ts), 0))]
-            if use_temp and dev:
-                cols.append((t - ts)[:, None])
+            cols = ([core.temperature_basis(ts, t, knots, dev)] if use_temp
+                    else [np.zeros((len(ts), 0))])
             if g is not None:
                 cols.append(g[:, None])
             return np.hstack(cols)
@@ -352,7 +380,9 @@ class HourlyModel(BaselineModel):
         q = basis(tso[:1], to[:1], None if ghi_o is None else ghi_o[:1]).shape[1]
         pen1 = np.zeros(q)
         if use_temp:
-            pen1[1:1 + len(knots)] = s.ridge
+            pen1[1:1 + len(knots)] = s.ridge  # slope changes
+            if dev == "segments":
+                pen1[2 + len(knots):2 + 2 * len(knots)] = s.ridge
 
         # 1. Weather-adjusted daily profiles under a calendar-only first fit.
         cal_row = a.day_cal[dix]
@@ -383,7 +413,8 @@ class HourlyModel(BaselineModel):
             day_type[ref], n_types, s.analog_weight, s.analog_window_days,
             s.analog_weeks, s.analog_week_decay, None, None,
             core.run_lengths(a.day_num[ref], a.day_cal[ref], day_type[ref]), s.period_days,
-            s.period_max_days)
+            s.period_max_days, a.day_t if use_temp else None, a.day_t[ref],
+            s.type_temp_bandwidth_c, s.type_temp_prior_days)
         day_type[~ref] = probs[~ref].argmax(axis=1)
         # 3. Regimes: levels of the learnt type x hour profiles.
         lo, hi = float(cent.min()), float(cent.max())
@@ -469,6 +500,8 @@ class HourlyModel(BaselineModel):
                 "day": day_dates.tolist(),
                 "cal": a.day_cal[ref].tolist(),
                 "type": day_type[ref].tolist(),
+                # daily mean °C, None when unknown (JSON has no NaN)
+                "t": [None if not np.isfinite(v) else float(v) for v in a.day_t[ref]],
             },
             "month_t_c": month_t.tolist(),
             "hour_ghi": hour_ghi,
@@ -507,19 +540,21 @@ class HourlyModel(BaselineModel):
         rdoy = (rdates - rdates.astype("datetime64[Y]")).astype(np.int64)
         rdow = (rday + 3) % 7  # 1970-01-01 was a Thursday
         rcal, rtype = np.asarray(rd["cal"], np.int64), np.asarray(rd["type"], np.int64)
+        # Models saved before the weather evidence have no day temperatures: none is used.
+        rtemp = (np.array([np.nan if v is None else v for v in rd["t"]], float)
+                 if "t" in rd and p["use_temp"] else None)
         probs = core.type_probabilities(
             a.day_doy, a.day_dow, a.day_cal, rdoy, rdow, rcal, rtype, n_types,
             s.analog_weight, s.analog_window_days, s.analog_weeks, s.analog_week_decay,
             a.day_num, rday, core.run_lengths(rday, rcal, rtype), s.period_days,
-            s.period_max_days)
+            s.period_max_days, a.day_t, rtemp, s.type_temp_bandwidth_c,
+            s.type_temp_prior_days)
         pr = probs[a.day_index]  # rows x types
 
         def basis(ts: np.ndarray, t: np.ndarray, g: np.ndarray | None) -> np.ndarray:
             if not p["use_temp"]:
                 return np.zeros((len(ts), 0))
-            parts = [core.hinge_basis(ts, knots)]
-            if s.temp_halflife_h > 0:
-                parts.append((t - ts)[:, None])
+            parts = [core.temperature_basis(ts, t, knots, _deviation(s))]
             if g is not None:
                 parts.append(g[:, None])
             return np.hstack(parts)
@@ -561,6 +596,11 @@ class HourlyModel(BaselineModel):
     def from_json(cls, doc: dict[str, Any]) -> Self:
         if doc.get("model") != cls.name:
             raise ValueError(f"not a {cls.name} document: {doc.get('model')!r}")
-        m = cls(HourlySettings(**doc["settings"]))
+        settings = dict(doc["settings"])
+        # Version 1 documents: the settings they were fitted with, not today's defaults
+        # (the parameters' shapes depend on them).
+        settings.setdefault("temp_deviation", "linear")
+        settings.setdefault("type_temp_bandwidth_c", 0.0)
+        m = cls(HourlySettings(**settings))
         m._p = doc["params"]
         return m
