@@ -13,7 +13,8 @@ from sobriete.analytics.mv.data import hourly_input
 from sobriete.analytics.mv.hourly import HourlyModel, HourlySettings
 from sobriete.domain.portfolio import ActivityCategory, default_calendar
 
-OLD = {"temp_deviation": "linear", "type_temp_bandwidth_c": 0.0}  # version 1 behaviour
+OLD = {"temp_deviation": "linear", "type_temp_bandwidth_c": 0.0}  # version 1 = defaults
+NEW = {"temp_deviation": "segments", "type_temp_bandwidth_c": 2.0}  # opt-in
 
 
 def hot_building(seed: int = 3) -> pd.DataFrame:
@@ -56,7 +57,7 @@ def _next_year_nmbe(frame: pd.DataFrame, **settings) -> tuple[float, np.ndarray]
 
 
 def test_heat_waves_on_other_dates_are_not_under_predicted(hot):
-    nmbe, pred = _next_year_nmbe(hot)
+    nmbe, pred = _next_year_nmbe(hot, **NEW)
     assert abs(nmbe) < 0.015  # version 1: +4.3 %
     rep = hot[hot["local_date"].dt.year == 2024]
     waves = rep["local_date"].dt.day_of_year.between(195, 204).to_numpy()
@@ -65,16 +66,16 @@ def test_heat_waves_on_other_dates_are_not_under_predicted(hot):
 
 
 def test_version_1_response_under_predicts_them(hot):
-    """The same building under version 1 (one deviation slope at all temperatures, types
-    from the calendar and the date only): the heat-wave days learnt as a type are predicted
-    on last year's dates. Guards that the test above tests something."""
+    """The same building under the defaults (version 1: one deviation slope at all
+    temperatures, types from the calendar and the date only): the heat-wave days learnt as
+    a type are predicted on last year's dates. Guards that the test above tests something."""
     nmbe_old, _ = _next_year_nmbe(hot, **OLD)
-    nmbe_new, _ = _next_year_nmbe(hot)
+    nmbe_new, _ = _next_year_nmbe(hot, **NEW)
     assert abs(nmbe_new) < abs(nmbe_old)
 
 
 def test_cold_hours_of_a_cooling_only_building_stay_at_base_load(hot):
-    _, pred = _next_year_nmbe(hot)
+    _, pred = _next_year_nmbe(hot, **NEW)
     rep = hot[hot["local_date"].dt.year == 2024]
     cold = rep["temp_air_c"].to_numpy() < 0
     night = ~rep["occupied"].to_numpy(bool)
@@ -125,6 +126,11 @@ def test_temperature_likelihood_is_flat_for_types_the_weather_does_not_tell_apar
     onehot = np.eye(2)[rng.integers(0, 2, 400)]
     like = core.temperature_likelihood(np.array([0.0, 10.0, 20.0]), ref_temp, onehot, 2.0, 5.0)
     np.testing.assert_allclose(like, 1.0, atol=0.35)
+
+
+def test_defaults_are_version_1():
+    s = HourlySettings()
+    assert (s.temp_deviation, s.type_temp_bandwidth_c) == ("linear", 0.0)
 
 
 def test_version_1_documents_keep_their_settings(hot):

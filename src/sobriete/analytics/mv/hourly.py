@@ -16,18 +16,19 @@ The model, for hour h of local day d (weekday w) at temperature T:
   school holidays, closures), mixed with the type of the same weekday near the same date in
   the baseline year and its neighbouring weeks (what recurs yearly but no calendar knows);
   a baseline *period* of 3-15 same-type days (a vacation week, a shutdown) is copied to the
-  same dates as it is; and the day's mean temperature weighs in (types that come with the
-  weather, e.g. hot days of a cooling-dominated building, follow the weather, not last
-  year's dates). Baseline days themselves keep their learnt type. Learnt types are
+  same dates as it is; optionally (``type_temp_bandwidth_c``) the day's mean temperature
+  weighs in (types that come with the weather, e.g. hot days of a cooling-dominated
+  building, follow the weather, not last year's dates). Baseline days themselves keep their
+  learnt type. Learnt types are
   also what keeps a vacation week from dragging down the
   workday profile in the fit.
 - **Intercepts** ``alpha[k, w, h]`` per type x weekday x hour (time of week per type), shrunk
   towards the type's hour profile when a cell has few days.
 - **Temperature**: a continuous piecewise-linear response (knots in °C) in the temperature
   smoothed over the last hours (buildings answer the recent weather, not this hour's),
-  plus the hourly deviation from it, whose slope changes at the same knots (a hot hour
-  counts in summer, a cold night hour does not make a cooling load negative) and, when
-  present, global irradiance; one response per
+  plus the hourly deviation from it (optionally, ``temp_deviation="segments"``, with a slope
+  changing at the same knots: a hot hour counts in summer, a cold night hour does not make
+  a cooling load negative) and, when present, global irradiance; one response per
   occupancy *regime*, the regimes being levels of the learnt type x hour profiles (high =
   occupied). Solved in one pass by the fixed-effects (within-cell) least squares: the
   intercepts drop out and only a small ridge system remains, hence milliseconds per fit.
@@ -92,11 +93,11 @@ class HourlySettings(BaseModel):
         description="[h] half-life of the smoothed temperature driving heating and cooling "
                     "(0 = the hour's temperature)")
     temp_deviation: Literal["none", "linear", "segments"] = Field(
-        "segments",
+        "linear",
         description="[-] how the hour's deviation from the smoothed temperature enters: "
-                    "'segments' = its slope changes at the knots like the response itself, "
-                    "'linear' = one slope at all temperatures (version 1), 'none' = ignored "
-                    "(also when temp_halflife_h = 0)")
+                    "'segments' = its slope changes at the knots like the response itself "
+                    "(better on cooling-dominated loads), 'linear' = one slope at all "
+                    "temperatures, 'none' = ignored (also when temp_halflife_h = 0)")
     ridge: float = Field(1e-3, ge=0.0, le=10.0,
                          description="[-] ridge on slope changes, relative to the data scale")
     cell_shrinkage_days: float = Field(
@@ -122,10 +123,11 @@ class HourlySettings(BaseModel):
         description="[days] longest such run; longer ones are seasons (heating on/off) "
                     "left to the weather")
     type_temp_bandwidth_c: float = Field(
-        2.0, ge=0.0, le=20.0,
+        0.0, ge=0.0, le=20.0,
         description="[°C] kernel width of the weather evidence on a day's type: day types "
                     "that come with the weather (hot days, a heating season) are predicted "
-                    "from the day's mean temperature (0 = calendar and date only)")
+                    "from the day's mean temperature (0 = calendar and date only; 2 is "
+                    "the value tried)")
     type_temp_prior_days: float = Field(
         5.0, ge=0.0, le=1000.0,
         description="[days] pseudo-days shrinking that evidence towards no effect")
@@ -259,7 +261,7 @@ class HourlyModel(BaselineModel):
     """Time-of-week and temperature with occupancy regimes and learnt day types."""
 
     name: ClassVar[str] = "hourly_towt_daytypes"
-    # 2: deviation from the smoothed temperature by segment, weather evidence on day types.
+    # 2: settings temp_deviation and type_temp_bandwidth_c (defaults = version 1's model).
     version: ClassVar[str] = "2"
     frequency: ClassVar[str] = "hourly"
 
