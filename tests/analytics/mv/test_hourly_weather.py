@@ -128,9 +128,9 @@ def test_temperature_likelihood_is_flat_for_types_the_weather_does_not_tell_apar
     np.testing.assert_allclose(like, 1.0, atol=0.35)
 
 
-def test_defaults_are_version_1():
+def test_defaults_are_version_2():
     s = HourlySettings()
-    assert (s.temp_deviation, s.type_temp_bandwidth_c) == ("linear", 0.0)
+    assert (s.temp_deviation, s.type_temp_bandwidth_c) == ("segments", 2.0)
 
 
 def test_version_1_documents_keep_their_settings(hot):

@@ -93,7 +93,7 @@ class HourlySettings(BaseModel):
         description="[h] half-life of the smoothed temperature driving heating and cooling "
                     "(0 = the hour's temperature)")
     temp_deviation: Literal["none", "linear", "segments"] = Field(
-        "linear",
+        "segments",
         description="[-] how the hour's deviation from the smoothed temperature enters: "
                     "'segments' = its slope changes at the knots like the response itself "
                     "(better on cooling-dominated loads), 'linear' = one slope at all "
@@ -123,11 +123,10 @@ class HourlySettings(BaseModel):
         description="[days] longest such run; longer ones are seasons (heating on/off) "
                     "left to the weather")
     type_temp_bandwidth_c: float = Field(
-        0.0, ge=0.0, le=20.0,
+        2.0, ge=0.0, le=20.0,
         description="[°C] kernel width of the weather evidence on a day's type: day types "
                     "that come with the weather (hot days, a heating season) are predicted "
-                    "from the day's mean temperature (0 = calendar and date only; 2 is "
-                    "the value tried)")
+                    "from the day's mean temperature (0 = calendar and date only)")
     type_temp_prior_days: float = Field(
         5.0, ge=0.0, le=1000.0,
         description="[days] pseudo-days shrinking that evidence towards no effect")
@@ -261,7 +260,8 @@ class HourlyModel(BaselineModel):
     """Time-of-week and temperature with occupancy regimes and learnt day types."""
 
     name: ClassVar[str] = "hourly_towt_daytypes"
-    # 2: settings temp_deviation and type_temp_bandwidth_c (defaults = version 1's model).
+    # 2: temp_deviation "segments" and weather evidence on day types (type_temp_bandwidth_c);
+    #    version-1 documents load with their own settings ("linear", 0).
     version: ClassVar[str] = "2"
     frequency: ClassVar[str] = "hourly"
 
