@@ -54,15 +54,14 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import logging  # noqa: E402
-import multiprocessing as mp  # noqa: E402
 import resource  # noqa: E402
 import time  # noqa: E402
-import traceback  # noqa: E402
 import warnings  # noqa: E402
-from collections import Counter  # noqa: E402
 from dataclasses import asdict, dataclass, field  # noqa: E402
 
 import pandas as pd  # noqa: E402
+
+from benchmarks.peers import isolated  # noqa: E402
 
 MODELS = ("daily", "hourly")
 _BASELINE_METRIC_FIELDS = (
@@ -290,26 +289,9 @@ def _work(job: dict) -> OpenDSMResult:
             res.peak_rss_mb = _maxrss_mb()
     except BaseException as exc:  # noqa: BLE001 - a crash record, never raised
         res.status = "crash"
-        res.error = {
-            "stage": stage,
-            "type": type(exc).__name__,
-            "message": str(exc)[:2000],
-            "traceback": traceback.format_exc()[-6000:],
-        }
-    counts: Counter = Counter()
-    for w in caught:
-        counts[f"{w.category.__name__}: {str(w.message)[:160]}"] += 1
-    res.python_warnings = dict(counts.most_common(30))
+        res.error = isolated.crash_record(stage, exc)
+    res.python_warnings = isolated.warning_counts(caught)
     return res
-
-
-def _child(job: dict, conn) -> None:
-    try:
-        res = _work(job)
-        res.memory_method = "isolated process: ru_maxrss (peak RSS) and /proc statm (RSS)"
-        conn.send(res)
-    finally:
-        conn.close()
 
 
 def fit_predict(
@@ -342,39 +324,9 @@ def fit_predict(
         "tz": tz,
         "is_electricity": is_electricity,
     }
-    if not isolate:
-        res = _work(job)
-        res.memory_method = "in-process: not measured"
-        return res
-    ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(job, child), daemon=True)
-    proc.start()
-    child.close()
-    res = None
-    timed_out = False
-    try:
-        if parent.poll(timeout):
-            res = parent.recv()  # EOFError when the child died without sending
-        else:
-            timed_out = True
-    except EOFError:
-        res = None
-    finally:
-        proc.join(5)
-        if proc.is_alive():
-            proc.kill()
-            proc.join()
-        parent.close()
-    if res is None:
-        res = OpenDSMResult(model=model, status="crash")
-        reason = (
-            f"timeout after {timeout:.0f} s"
-            if timed_out
-            else f"worker process died, exit code {proc.exitcode}"
-        )
-        res.error = {"stage": "process", "type": "WorkerDied", "message": reason, "traceback": ""}
-    return res
+    return isolated.run(_work, job, lambda error: OpenDSMResult(model=model, status="crash",
+                                                         error=error),
+                        isolate=isolate, timeout=timeout)
 
 
 def fit_predict_daily(*args, **kwargs) -> OpenDSMResult:
