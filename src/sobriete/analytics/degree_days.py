@@ -65,17 +65,12 @@ def heating_degree_days(tmin, tmax, base: float = DEFAULT_BASE_C,
 
 def cooling_degree_days(tmin, tmax, base: float = DEFAULT_BASE_C,
                         method: str = DegreeDayMethod.METEO_FRANCE) -> np.ndarray:
-    """Cooling degree-days [°C·day] per day from daily Tmin/Tmax [°C]; NaN in, NaN out."""
+    """Cooling degree-days [°C·day] per day from daily Tmin/Tmax [°C]; NaN in, NaN out.
+
+    Each method's cooling form is its heating form mirrored around the base: the degrees
+    above ``base`` are the degrees below ``-base`` of the negated day (Tmin <-> -Tmax)."""
     lo, hi = _arrays(tmin, tmax)
-    mean = (lo + hi) / 2
-    method = DegreeDayMethod(method)
-    if method is DegreeDayMethod.METEO_FRANCE:
-        out = np.maximum(0.0, mean - base)
-    else:
-        spread = np.where(hi > lo, hi - lo, 1.0)
-        between = (hi - base) * (0.08 + 0.42 * (hi - base) / spread)
-        out = np.where(lo >= base, mean - base, np.where(hi <= base, 0.0, between))
-    return np.where(np.isfinite(mean), out, np.nan)
+    return heating_degree_days(-hi, -lo, -base, method)
 
 
 def degree_days(daily: pd.DataFrame, base: float = DEFAULT_BASE_C,

@@ -39,18 +39,19 @@ class ImportOutcome:
     footprint: Footprint | None = None
 
 
-def _readings(conn: Connection, parsed, batch_id: int, kind: str, rename) -> WriteCounts:
-    frame = parsed.frame
+def _write_frame(conn: Connection, frame: pd.DataFrame, batch_id: int, kind: str,
+                 rename: dict[str, str] | None) -> WriteCounts:
     if rename:
         frame = frame.assign(**{C.SERIES_KEY: frame[C.SERIES_KEY].map(lambda k: rename.get(k, k))})
     return write_readings(conn, frame, batch_id, kind=kind)
 
 
+def _write_meters(conn, parsed, batch_id, rename) -> WriteCounts:
+    return _write_frame(conn, parsed.frame, batch_id, "meter", rename)
+
+
 def _write_weather(conn, parsed, batch_id, rename) -> WriteCounts:
-    frame = weather.weather_to_readings(parsed)
-    if rename:
-        frame[C.SERIES_KEY] = frame[C.SERIES_KEY].map(lambda k: rename.get(k, k))
-    return write_readings(conn, frame, batch_id, kind="weather")
+    return _write_frame(conn, weather.weather_to_readings(parsed), batch_id, "weather", rename)
 
 
 def _write_tempo(conn, parsed, batch_id, _rename) -> WriteCounts:
@@ -106,8 +107,8 @@ def _write_registry(conn, portfolio, _batch_id, _rename) -> WriteCounts:
 Writer = Callable[[Connection, object, int, dict | None], WriteCounts]
 # format name -> (reader, writer)
 FORMATS: dict[str, tuple[Callable, Writer]] = {
-    "enedis": (enedis.read_enedis, lambda c, p, b, r: _readings(c, p, b, "meter", r)),
-    "meter-csv": (meter_csv.read_meter_csv, lambda c, p, b, r: _readings(c, p, b, "meter", r)),
+    "enedis": (enedis.read_enedis, _write_meters),
+    "meter-csv": (meter_csv.read_meter_csv, _write_meters),
     "synop": (weather.read_synop, _write_weather),
     "epw": (weather.read_epw, _write_weather),
     "weather-csv": (weather.read_weather_csv, _write_weather),
