@@ -1,0 +1,1 @@
+"""Advice: the catalogue of actions (settings and works), savings estimates, ranking and explanations."""
