@@ -8,6 +8,7 @@ from datetime import UTC
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -248,4 +249,77 @@ savings_result = Table(
     Column("uncertainty_kwh", Float),
     Column("result_json", Text, nullable=False),
     Column("created_at", _tz(), nullable=False),
+)
+
+# -- diagnostics and actions ----------------------------------------------------------------
+# A finding is one row per (building, Finding.key): a re-run on the same data updates it in
+# place. ``last_run_id`` and ``seen_last`` say whether the latest diagnosis of its series
+# found it again; a finding no longer seen is kept (it is history), never deleted.
+diagnosis_run = Table(
+    "diagnosis_run", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("started_at", _tz(), nullable=False),
+    Column("finished_at", _tz()),
+    Column("status", String(16), nullable=False),  # running | done | interrupted
+    Column("settings_json", Text, nullable=False),  # window, scope, detector settings
+    Column("n_series", Integer, nullable=False),
+    Column("n_failed", Integer, nullable=False),
+    Column("n_findings", Integer, nullable=False),
+    Column("errors_json", Text),  # series key -> why it could not be diagnosed
+)
+finding = Table(
+    "finding", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("building_id", ForeignKey("building.id"), nullable=False, index=True),
+    Column("key", String(32), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("series_key", String(128), nullable=False),
+    Column("start_utc", _tz(), nullable=False),
+    Column("end_utc", _tz(), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("detector", String(64), nullable=False),
+    Column("detector_version", String(16), nullable=False),
+    Column("eur_per_year", Float),  # ranking key, copied from the document
+    Column("kwh_per_year", Float),
+    Column("doc_json", Text, nullable=False),  # Finding.to_json()
+    Column("first_run_id", ForeignKey("diagnosis_run.id"), nullable=False),
+    Column("last_run_id", ForeignKey("diagnosis_run.id"), nullable=False),
+    Column("seen_last", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),  # open | dismissed
+    UniqueConstraint("building_id", "key", name="uq_finding_building_key"),
+)
+# The latest recommendations of each building (replaced as a whole by the next run).
+recommendation = Table(
+    "recommendation", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("building_id", ForeignKey("building.id"), nullable=False, index=True),
+    Column("action_code", String(64), nullable=False),
+    Column("rank", Integer, nullable=False),  # 1 = best within the building
+    Column("doc_json", Text, nullable=False),  # advice.Recommendation, model_dump(mode="json")
+    Column("diagnosis_run_id", ForeignKey("diagnosis_run.id")),  # findings it rests on
+    Column("created_at", _tz(), nullable=False),
+    UniqueConstraint("building_id", "action_code", name="uq_recommendation_building_action"),
+)
+tracked_action = Table(
+    "tracked_action", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("building_id", ForeignKey("building.id"), nullable=False),
+    Column("action_code", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # to_do | in_progress | done
+    Column("done_date", Date),
+    Column("estimated_json", Text),  # the recommendation's estimate when it was marked
+    Column("realised_json", Text),  # measured savings (M&V), with uncertainty and warnings
+    Column("note", Text),
+    Column("updated_at", _tz(), nullable=False),
+    UniqueConstraint("building_id", "action_code", name="uq_tracked_action_building_action"),
+)
+tracked_action_event = Table(
+    "tracked_action_event", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("action_id", ForeignKey("tracked_action.id"), nullable=False, index=True),
+    Column("at", _tz(), nullable=False),
+    Column("old_status", String(16)),
+    Column("new_status", String(16), nullable=False),
+    Column("done_date", Date),
+    Column("note", Text),
 )
