@@ -15,8 +15,6 @@ dates) are used as they are; aware ones (hourly frames, UTC) are converted to ``
 from __future__ import annotations
 
 import math
-import re
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +23,6 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")  # no screen on servers; must precede pyplot
-import io  # noqa: E402
 
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
@@ -44,28 +41,41 @@ from sobriete.analytics.mv.base import (  # noqa: E402
 )
 from sobriete.analytics.mv.events import NonRoutineEvent  # noqa: E402
 from sobriete.analytics.mv.savings import SavingsResult  # noqa: E402
+from sobriete.reporting._plot_common import (  # noqa: E402
+    C_ACTUAL,
+    C_BASELINE,
+    C_CHANGE,
+    C_EVENT,
+    C_OTHER,
+    C_OTHER_LINE,
+    C_OVER,
+    C_SAVINGS,
+    C_WORKDAY,
+    C_WORKDAY_LINE,
+    LOCAL_TZ,
+    footer,
+    save_png,
+)
+from sobriete.reporting._plot_common import DateFormatter as _DateFormatter  # noqa: E402, F401 (old name, used by tests)
+from sobriete.reporting._plot_common import date_axis as _date_axis  # noqa: E402
+from sobriete.reporting._plot_common import day_label as _day  # noqa: E402
+from sobriete.reporting._plot_common import kwh_axis as _kwh_axis  # noqa: E402
+from sobriete.reporting._plot_common import legend_below as _legend_below  # noqa: E402
+from sobriete.reporting._plot_common import num as _num  # noqa: E402
+from sobriete.reporting._plot_common import suptitle as _title  # noqa: E402
+from sobriete.reporting._plot_common import to_local as _local  # noqa: E402
+from sobriete.reporting._plot_common import to_local_ts as _local_ts  # noqa: E402
 
 __all__ = ["Provenance", "point_band", "baseline_vs_actual_png", "cusum_png",
            "energy_signature_png", "components_png"]
 
-LOCAL_TZ = "Europe/Paris"
 # A plotted day or week needs at least this share of its rows with both a reading and a
 # prediction (as ``mv.data`` for days); partly covered bins are scaled up to the full bin.
 MIN_BIN_COVERAGE = 0.5
 # Above this many days, ``freq="auto"`` plots weeks instead of days.
 WEEKLY_ABOVE_DAYS = 800
 MAX_CHANGE_LABELS = 6  # CUSUM changes labelled with their date (the largest ones); all marked
-DPI = 100
 
-# Colours: colour-blind-safe pairs (Okabe-Ito), metered data dark, the baseline blue.
-C_ACTUAL = "#222222"
-C_BASELINE = "#0072B2"
-C_SAVINGS = "#009E73"
-C_EVENT = "#E69F00"
-C_OVER = "#D55E00"
-C_CHANGE = "#6a3d9a"
-C_WORKDAY, C_WORKDAY_LINE = "#56B4E9", "#0b4f7c"
-C_OTHER, C_OTHER_LINE = "#E69F00", "#8a4b00"
 C_COMPONENTS = {"base_kwh": "#999999", "heating_kwh": "#D55E00", "cooling_kwh": "#56B4E9",
                 "calendar_kwh": "#CC79A7"}
 
@@ -141,12 +151,6 @@ _LABELS: dict[str, tuple[str, str]] = {
     "g_heating": ("saison de chauffe", "heating season"),
     "g_summer": ("été", "summer"),
 }
-
-_MONTHS_FR = {"Jan": "janv.", "Feb": "févr.", "Mar": "mars", "Apr": "avr.", "May": "mai",
-              "Jun": "juin", "Jul": "juil.", "Aug": "août", "Sep": "sept.", "Oct": "oct.",
-              "Nov": "nov.", "Dec": "déc."}
-_MONTH_RE = re.compile(r"\b(" + "|".join(_MONTHS_FR) + r")\b")
-
 
 def _t(key: str, lang: str) -> str:
     fr, en = _LABELS[key]
@@ -251,15 +255,6 @@ def _finite(x: float | None) -> float | None:
     return float(x) if x is not None and math.isfinite(x) else None
 
 
-def _num(x: float, lang: str, decimals: int = 0) -> str:
-    if x is None or not math.isfinite(x):
-        return "—"
-    s = f"{x:,.{decimals}f}"
-    if lang != "en":  # 12 345,6
-        s = s.replace(",", "\u00a0").replace(".", ",")
-    return s.replace("-", "−")
-
-
 def _pct(x: float, lang: str) -> str:
     v = 100 * x
     s = _num(v, lang, 0 if abs(v) >= 10 or v == round(v) else 1)
@@ -281,72 +276,8 @@ def _energy_scale(values: np.ndarray) -> tuple[float, str]:
     return (1000.0, "MWh") if len(v) and v.max() >= 100_000 else (1.0, "kWh")
 
 
-def _day(ts: pd.Timestamp, lang: str) -> str:
-    ts = pd.Timestamp(ts)
-    if lang == "en":
-        return f"{ts.day} {ts.strftime('%b')} {ts.year}"
-    return f"{ts.day} {_MONTHS_FR[ts.strftime('%b')]} {ts.year}"
-
-
-def _title(fig: plt.Figure, what: str, meter: str, start: Any, end: Any, lang: str) -> None:
-    head = f"{meter} — {what}" if meter else what
-    if start is not None and end is not None and not pd.isna(start) and not pd.isna(end):
-        head += f"\n{_day(start, lang)} – {_day(end, lang)}"
-    fig.suptitle(head, fontsize=12, fontweight="bold")
-
-
 def _footer(fig: plt.Figure, prov: Provenance | None, lang: str) -> None:
-    width = int(fig.get_figwidth() * 19)  # characters of 7.5 pt text across the figure
-    lines = textwrap.wrap((prov or Provenance()).text(lang), width)
-    # Drawn under the layout's area (constrained layout would not keep it off the legend).
-    h = (len(lines) * 10 + 6) / (fig.get_figheight() * 72)
-    fig.get_layout_engine().set(rect=(0, h, 1, 1 - h))
-    fig.text(0.01, 0.004, "\n".join(lines), ha="left", va="bottom", fontsize=7.5, color="0.35")
-
-
-class _DateFormatter(mdates.ConciseDateFormatter):
-    """ConciseDateFormatter with French month names (strftime would print English ones)."""
-
-    def __init__(self, locator: mdates.DateLocator, lang: str):
-        # No offset text (the title states the period): it would sit on the legend below.
-        super().__init__(locator, show_offset=False)
-        self.lang = lang
-
-    def _tr(self, s: str) -> str:
-        return s if self.lang == "en" else _MONTH_RE.sub(lambda m: _MONTHS_FR[m.group(1)], s)
-
-    def format_ticks(self, values):  # noqa: ANN001, ANN201
-        return [self._tr(s) for s in super().format_ticks(values)]
-
-    def get_offset(self) -> str:
-        return self._tr(super().get_offset())
-
-    def __call__(self, x, pos=None):  # noqa: ANN001, ANN204
-        return self._tr(super().__call__(x, pos))
-
-
-def _date_axis(ax: plt.Axes, lang: str) -> None:
-    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(_DateFormatter(locator, lang))
-
-
-def _kwh_axis(ax: plt.Axes, lang: str, scale: float = 1.0) -> None:
-    def fmt(v: float, _pos: Any) -> str:
-        lo, hi = ax.get_ylim()
-        return _num(v / scale, lang, 0 if abs(hi - lo) / scale >= 8 else 1)
-
-    ax.yaxis.set_major_formatter(FuncFormatter(fmt))
-
-
-def _legend_below(ax: plt.Axes, handles: list, labels: list[str], ncols: int) -> Any:
-    """A legend under the axes, their tick labels and x label, never on the data;
-    constrained layout makes room for it."""
-    if not handles:
-        return None
-    pad = 4.2 if ax.get_xlabel() else 2.6  # in font sizes, below the axes' bottom edge
-    return ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0),
-                     borderaxespad=pad, ncols=max(ncols, 1), fontsize=8.5, frameon=False)
+    footer(fig, (prov or Provenance()).text(lang))
 
 
 class _Rows:
@@ -368,13 +299,7 @@ class _Rows:
 
 
 def _png(fig: plt.Figure, path: str | Path | None) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI)
-    plt.close(fig)
-    png = buf.getvalue()
-    if path is not None:
-        Path(path).write_bytes(png)
-    return png
+    return save_png(fig, path)
 
 
 def _empty(what: str, meter: str, prov: Provenance | None, lang: str,
@@ -389,18 +314,6 @@ def _empty(what: str, meter: str, prov: Provenance | None, lang: str,
 
 
 # ---- time handling -----------------------------------------------------------------------------
-
-def _local(index: pd.Index, tz: str) -> pd.DatetimeIndex:
-    idx = pd.DatetimeIndex(index)
-    idx = idx.tz_convert(tz).tz_localize(None) if idx.tz is not None else idx
-    return idx.as_unit("ns")  # asi8 and Timedelta.value below are nanoseconds
-
-
-def _local_ts(ts: Any, tz: str) -> pd.Timestamp:
-    ts = pd.Timestamp(ts)
-    ts = ts.tz_convert(tz).tz_localize(None) if ts.tzinfo is not None else ts
-    return ts.as_unit("ns")
-
 
 def _column(x: pd.Series | pd.DataFrame, column: str) -> pd.Series:
     s = x[column] if isinstance(x, pd.DataFrame) else x
