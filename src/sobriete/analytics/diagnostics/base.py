@@ -73,7 +73,8 @@ class MeterSeries:
         return occupancy(cal, self.energy_kwh.index, list(self.closures))
 
     def frame(self) -> pd.DataFrame:
-        """Hourly frame with local date/hour, day type, occupied flag and outdoor temperature."""
+        """Hourly frame with local date/hour/weekday, day type, occupied flag and outdoor
+        temperature: the shape of ``mv.data.hourly_input``, plus ``analysed``."""
         idx = self.energy_kwh.index
         local = idx.tz_convert(self.building.occupancy().timezone)
         occ = self.occupancy
@@ -86,6 +87,7 @@ class MeterSeries:
             "day_type": occ.day_type,
             "local_date": local.tz_localize(None).normalize(),
             "local_hour": local.hour,
+            "local_dow": local.day_of_week,
             "analysed": idx >= self.start,
         }, index=idx)
 

@@ -54,6 +54,32 @@ class ScheduleSettings(_Settings):
         description="[days] closed days (weekends, holidays) needed in the window to learn the "
         "closed-day level; fewer and the holiday/weekend rules stay silent with a warning",
     )
+    out_of_hours_allowed_share: float = Field(
+        0.25, ge=0, le=1,
+        description="[ratio] on workdays, the load outside opening hours may stay above the night "
+        "base by this share of the occupied-minus-night load (staff arriving early, cleaning) "
+        "before it is called out-of-hours consumption (to confirm)",
+    )
+    ramp_hours: int = Field(
+        1, ge=0, le=6, description="[h] hours after closing and before opening left out of the "
+        "out-of-hours rule (systems ramping down or up)",
+    )
+    preheat_hours: int = Field(
+        2, ge=0, le=8, description="[h] hours before opening left out for heating meters "
+        "(pre-heating is wanted, optimised start is a separate action)",
+    )
+    setback_cold_temp_c: float = Field(
+        10.0, ge=-20, le=20, description="[°C] daily mean outdoor temperature below which a day "
+        "is clearly a heating day for the set-back rule",
+    )
+    setback_max_ratio: float = Field(
+        0.8, ge=0, le=2, description="[ratio] night/occupied heating power above which no "
+        "night set-back is visible",
+    )
+    setback_target_ratio: float = Field(
+        0.6, ge=0, le=1, description="[ratio] night/occupied heating power with a working "
+        "set-back, used to estimate the waste (to confirm: depends on inertia and insulation)",
+    )
     night_hours_local: tuple[int, int] = Field(
         (1, 5), description="[local hour, start and end inclusive] hours used for the base load "
         "(the quietest hours of a closed building)",
@@ -155,6 +181,31 @@ class ZoneSettings(_Settings):
         0.07, ge=0, le=1,
         description="[share of heating energy per K] rule of thumb 1 °C less ≈ 7 % less heating "
         "(FRANCE.md), used to turn an overheating into kWh",
+    )
+    unoccupied_min_h: float = Field(
+        0.0, ge=0, le=48,
+        description="[h] shortest unoccupied run judged against unoccupied_max_c: 0 includes "
+        "nights (public-sector sobriety plan: 16 °C at night), 24 is the strict R.241-27 reading",
+    )
+    transition_h: float = Field(
+        2.0, ge=0, le=24,
+        description="[h] left out of the unoccupied and closed rules after closing (the room "
+        "cools slowly whatever the heating does) and before opening (preheat)",
+    )
+    min_period_h: float = Field(
+        4.0, gt=0, le=168,
+        description="[h] valid hours a week (occupied or unoccupied instants) or a closure needs "
+        "before it is judged",
+    )
+    min_event_h: float = Field(
+        1.0, gt=0, le=168,
+        description="[h] hours of cooling below the threshold, or of heating and cooling at "
+        "once, in a week before it is reported",
+    )
+    min_heating_share: float = Field(
+        0.02, ge=0, le=1,
+        description="[share of judged hours] when heating_on is known, a period where heating "
+        "ran less than this is not a heating breach (the warmth came from sun, weather, inertia)",
     )
 
 
