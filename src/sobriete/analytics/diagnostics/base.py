@@ -153,6 +153,11 @@ def fmt_pct(x: float) -> str:
     return f"{100 * x:.0f} %"
 
 
+def fmt_dec(x: float, digits: int = 1) -> str:
+    """French decimal comma: 3,8."""
+    return f"{x:.{digits}f}".replace(".", ",")
+
+
 def fmt_num(x: float) -> str:
     """French-style thousands with a narrow no-break space, as people read them."""
     return f"{x:,.0f}".replace(",", "\u202f")

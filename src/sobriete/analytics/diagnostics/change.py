@@ -17,7 +17,14 @@ import numpy as np
 import pandas as pd
 
 from sobriete.analytics.diagnostics import daily as D
-from sobriete.analytics.diagnostics.base import MeterSeries, evidence, finding, fmt_num, waste
+from sobriete.analytics.diagnostics.base import (
+    MeterSeries,
+    evidence,
+    finding,
+    fmt_dec,
+    fmt_num,
+    waste,
+)
 from sobriete.analytics.diagnostics.settings import DETECTOR_VERSIONS, DiagnosticSettings
 from sobriete.analytics.mv.changepoint import ChangePointModel, ChangePointSettings
 from sobriete.analytics.mv.events import cusum, robust_sigma
@@ -262,7 +269,7 @@ def _base_finding(series, settings, nights, n_mean, first, last, level_kw, base,
                 method="night power increase x closed hours of the period (not extrapolated)")
     name, pct = series.building.name, 100 * level_kw / n_mean
     fr = (f"{name} : à partir du {first:%d/%m/%Y}, la consommation de nuit a augmenté de "
-          f"{pct:.0f} % ({level_kw:.1f} kW de plus qu'en référence, {fmt_num(excess)} kWh "
+          f"{pct:.0f} % ({fmt_dec(level_kw)} kW de plus qu'en référence, {fmt_num(excess)} kWh "
           f"jusqu'au {last:%d/%m/%Y}) : un équipement reste allumé hors occupation.")
     en = (f"{name}: from {first:%Y-%m-%d}, the night load rose by {pct:.0f} % ({level_kw:.1f} "
           f"kW above the reference, {excess:,.0f} kWh until {last:%Y-%m-%d}): something stays "

@@ -18,6 +18,7 @@ from sobriete.analytics.diagnostics.base import (
     MeterSeries,
     evidence,
     finding,
+    fmt_dec,
     fmt_num,
     fmt_pct,
     waste,
@@ -82,8 +83,9 @@ def base_load_high(series: MeterSeries, settings: DiagnosticSettings) -> list[Fi
     excess_kw = p_night - typical * p_occ
     name = series.building.name
     fr = (f"La nuit, {name} consomme {fmt_pct(ratio)} de sa puissance d'occupation "
-          f"({p_night:.1f} kW contre {p_occ:.1f} kW) ; un bâtiment comparable ({activity}) en "
-          f"consomme environ {fmt_pct(typical)}. Chercher les appareils qui restent allumés : "
+          f"({fmt_dec(p_night)} kW contre {fmt_dec(p_occ)} kW) ; un bâtiment comparable "
+          f"({activity}) en consomme environ {fmt_pct(typical)}. Chercher les appareils qui "
+          f"restent allumés : "
           f"environ {fmt_num(excess_kw * closed_h)} kWh sur la période.")
     en = (f"At night, {name} draws {fmt_pct(ratio)} of its occupied power ({p_night:.1f} kW "
           f"against {p_occ:.1f} kW); a comparable building ({activity}) draws about "
@@ -132,9 +134,10 @@ def out_of_hours(series: MeterSeries, settings: DiagnosticSettings) -> list[Find
     excess_kw = p_ooh - p_night - s.out_of_hours_allowed_share * span
     hours = int(ooh.sum())
     name = series.building.name
-    fr = (f"Les jours ouvrés, hors des heures d'ouverture, {name} reste à {p_ooh:.1f} kW, soit "
-          f"{fmt_pct(share)} de l'écart entre la nuit ({p_night:.1f} kW) et l'occupation "
-          f"({p_occ:.1f} kW) ; attendu au plus {fmt_pct(s.out_of_hours_allowed_share)}. "
+    fr = (f"Les jours ouvrés, hors des heures d'ouverture, {name} reste à "
+          f"{fmt_dec(p_ooh)} kW, soit {fmt_pct(share)} de l'écart entre la nuit "
+          f"({fmt_dec(p_night)} kW) et l'occupation "
+          f"({fmt_dec(p_occ)} kW) ; attendu au plus {fmt_pct(s.out_of_hours_allowed_share)}. "
           f"Recaler les horaires : environ {fmt_num(excess_kw * hours)} kWh sur la période.")
     en = (f"On workdays outside opening hours, {name} stays at {p_ooh:.1f} kW, "
           f"{fmt_pct(share)} of the gap between night ({p_night:.1f} kW) and occupied "
@@ -175,9 +178,9 @@ def no_setback(series: MeterSeries, settings: DiagnosticSettings) -> list[Findin
     cold_closed = int((cold & ~f["occupied"].to_numpy()).sum())
     excess_kw = p_night - s.setback_target_ratio * p_occ
     name = series.building.name
-    fr = (f"Par temps froid, {name} chauffe autant la nuit ({p_night:.1f} kW) qu'en occupation "
-          f"({p_occ:.1f} kW, rapport {fmt_pct(ratio)}) : aucun ralenti de nuit visible. Avec un "
-          f"abaissement (rapport {fmt_pct(s.setback_target_ratio)}), environ "
+    fr = (f"Par temps froid, {name} chauffe autant la nuit ({fmt_dec(p_night)} kW) qu'en "
+          f"occupation ({fmt_dec(p_occ)} kW, rapport {fmt_pct(ratio)}) : aucun ralenti de nuit "
+          f"visible. Avec un abaissement (rapport {fmt_pct(s.setback_target_ratio)}), environ "
           f"{fmt_num(excess_kw * cold_closed)} kWh économisés sur la période.")
     en = (f"In cold weather, {name} heats as much at night ({p_night:.1f} kW) as when occupied "
           f"({p_occ:.1f} kW, ratio {fmt_pct(ratio)}): no night set-back is visible. With one "
