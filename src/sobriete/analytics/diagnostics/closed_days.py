@@ -35,6 +35,11 @@ def detect_closed_days(series: MeterSeries, settings: DiagnosticSettings,
     s = settings.schedule
     days = ref.analysed
     closed = days["day_type"] != DayType.WORKDAY.value
+    learnt = ref.days[~ref.days["analysed"] if ref.source == "reference" else ref.days["analysed"]]
+    n_closed = int(((learnt["day_type"] != DayType.WORKDAY.value)
+                    & learnt["energy_kwh"].notna()).sum())
+    if n_closed < s.min_closed_days:
+        return []  # the closed-day level is unknown: nothing to compare with
     out: list[Finding] = []
     for first, last in D.episodes(closed):
         ep = days.loc[first:last]

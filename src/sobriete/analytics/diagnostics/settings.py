@@ -137,16 +137,6 @@ class ChangeSettings(_Settings):
         "of the mean daily expected consumption",
     )
     min_step_days: int = Field(14, ge=1, le=365, description="[days] shortest step reported")
-    drift_min_ratio_per_year: float = Field(
-        0.10, ge=0, le=10,
-        description="[ratio/year] smallest trend of the residuals, relative to mean consumption, "
-        "reported as a drift",
-    )
-    drift_t_min: float = Field(
-        4.0, ge=0, le=100,
-        description="[t-statistic] drift slope significance, with residual autocorrelation "
-        "accounted for (effective sample size)",
-    )
     base_load_increase_ratio: float = Field(
         0.15, ge=0, le=10,
         description="[ratio] closed-hours load up by at least this share of the reference's "
@@ -215,8 +205,3 @@ class DiagnosticSettings(_Settings):
     change: ChangeSettings = ChangeSettings()
     contract: ContractSettings = ContractSettings()
     zones: ZoneSettings = ZoneSettings()
-    interval_ratio: float = Field(
-        0.3, ge=0, le=1,
-        description="[ratio] default half-width of a waste interval when the detector has no "
-        "statistical one (relative to the estimate)",
-    )
