@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from sobriete.advice import CATALOGUE, Recommendation, SavingPart
 from sobriete.domain.findings import Evidence, Finding, FindingKind, Quantity, Waste
 from sobriete.domain.portfolio import Building
 
@@ -44,3 +45,31 @@ def finding():
 def school() -> Building:
     return Building(code="B1", name="École Jaurès", activity="school", floor_area_m2=1200,
                     heating_system="gas_boiler", climate_zone="H1")
+
+
+def make_rec(code: str = "night_setback", *, parts=(), cost: float = 1000.0,
+             eur: float = 1000.0, co2: float = 100.0, life: int = 10,
+             building: str = "B1") -> Recommendation:
+    """A recommendation with given numbers; ``parts`` as (carrier, use, kWh[, switch ratio])."""
+    sp = []
+    for p in parts:
+        carrier, use, kwh = p[:3]
+        q = Quantity(value=kwh, low=kwh, high=kwh, unit="kWh/an")
+        sw = {"switch_to": "electricity", "switch_ratio": p[3]} if len(p) > 3 else {}
+        sp.append(SavingPart(carrier=carrier, use=use, kwh_per_year=q, **sw))
+    total = sum(p[2] for p in parts)
+
+    def q(v: float, unit: str) -> Quantity:
+        return Quantity(value=v, low=v, high=v, unit=unit)
+    return Recommendation(
+        building_code=building, action_code=code, action_type=CATALOGUE[code].type,
+        kwh_per_year=q(total, "kWh/an"), eur_per_year=q(eur, "EUR/an"),
+        co2_kg_per_year=q(co2, "kgCO2e/an"), cost_eur=q(cost, "EUR"), net_cost_eur=cost,
+        lifetime_years=life, payback_years=cost / eur if eur > 0 else None,
+        eur_saved_per_eur_spent=eur * life / cost, co2_kg_saved_per_eur=co2 * life / cost,
+        parts=tuple(sp))
+
+
+@pytest.fixture
+def rec():
+    return make_rec

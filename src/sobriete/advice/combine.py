@@ -2,8 +2,8 @@
 
 Pools: each carrier's consumption is split into its heating use (the weather-dependent part
 of the building's own baseline, ``heating_kwh``) and the rest (``annual - heating``). When the
-split is unknown both pools are the carrier's whole annual consumption, and the carrier's total
-is capped at its annual consumption.
+split is unknown, the carrier is one pool (its annual consumption) holding every part of it:
+heating and other savings then combine multiplicatively together, so they never exceed it.
 
 On one pool of size P, actions saving s_i = kWh_i / P (each estimated alone) combine
 multiplicatively: saved = P (1 - Π(1 - s_i)). The second action acts on what the first left;
@@ -69,7 +69,8 @@ def combine_parts(parts: Iterable[SavingPart], annual_kwh: Mapping[str, float],
     pools: dict[tuple[str, str], list[SavingPart]] = {}
     for p in parts:
         if not p.added:
-            pools.setdefault((p.carrier, p.use), []).append(p)
+            split = heating_kwh is not None and p.carrier in heating_kwh
+            pools.setdefault((p.carrier, p.use if split else "all"), []).append(p)
     out: dict[str, dict[str, float]] = {}
     for end in ENDS:
         gross: dict[str, float] = {}
@@ -92,7 +93,7 @@ def combine_parts(parts: Iterable[SavingPart], annual_kwh: Mapping[str, float],
         for carrier in set(gross) | set(added):
             cap = annual_kwh.get(carrier, 0.0)
             row = out.setdefault(carrier, {})
-            row[f"gross_{end}"] = min(gross.get(carrier, 0.0), cap)
+            row[f"gross_{end}"] = min(gross.get(carrier, 0.0), cap)  # safety: pools <= annual
             row[f"added_{end}"] = added.get(carrier, 0.0)
     return out
 

@@ -24,7 +24,9 @@ class SavingPart(BaseModel):
     use: Use
     kwh_per_year: Quantity
     switch_to: str | None = None
-    switch_ratio: float = Field(0.0, ge=0)
+    # <= 1: a switch adding more kWh than it removes would make "adding an action never
+    # reduces the combined saving" false
+    switch_ratio: float = Field(0.0, ge=0, le=1)
     added: bool = False  # the consumption a switch adds elsewhere: recomputed when combined
 
 

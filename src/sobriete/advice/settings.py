@@ -175,7 +175,7 @@ class AdviceSettings(BaseModel):
         0.15, gt=0, lt=1, description="fossil heating and hot water saved by a condensing "
                                       "boiler [1]; assumption, to confirm")
     boiler_efficiency: float = Field(
-        0.85, gt=0, le=1.1, description="seasonal efficiency of the replaced boiler [1] (heat "
+        0.85, gt=0, le=1, description="seasonal efficiency of the replaced boiler [1] (heat "
                                         "out per kWh of fuel); assumption, to confirm")
     heat_pump_scop: float = Field(
         3.0, gt=1, description="seasonal COP of an air/water heat pump [1]; assumption, to "
