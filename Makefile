@@ -27,7 +27,7 @@ test: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest
 
 $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,bench]'
 	touch $@
 
 bench: $(VENV)/.bench-installed
