@@ -162,3 +162,20 @@ def test_unknown_action_in_a_finding_names_it(school, finding):
 def test_finding_of_another_building(school, finding):
     with pytest.raises(ValueError, match="is for building 'B2'"):
         recommend(school, [finding(building="B2")], annual_kwh=GAS)
+
+
+def test_a_waste_counts_once_under_its_primary_setting(school, finding):
+    # detectors list the most direct remedy first; the others only link the finding
+    f = finding(K.OUT_OF_HOURS, kwh=8000, actions=("schedule_fix", "night_setback",
+                                                   "bacs_class_b"))
+    g = finding(K.NO_SETBACK, kwh=5000, actions=("night_setback",), start=6, end=8)
+    recs, skipped = recommend_with_skipped(school, [f, g], annual_kwh=GAS)
+    r = by_code(recs)
+    assert r["schedule_fix"].kwh_per_year.value == 8000
+    assert r["night_setback"].kwh_per_year.value == 5000  # not 13,000
+    assert set(r["night_setback"].finding_keys) == {f.key, g.key}
+    assert f.key in r["bacs_class_b"].finding_keys
+    only_secondary = finding(K.OUT_OF_HOURS, kwh=8000, actions=("schedule_fix",
+                                                                "base_load_hunt"))
+    _, skipped = recommend_with_skipped(school, [only_secondary], annual_kwh=GAS)
+    assert skipped["base_load_hunt"] == "its findings' waste is counted under schedule_fix"

@@ -17,10 +17,14 @@ from sobriete.domain.findings import Finding, Quantity
 from sobriete.domain.portfolio import Building
 
 
-def _calls(building: Building, findings: Sequence[Finding]) -> dict[str, list[Finding]]:
-    """Findings per action code: the codes a finding lists, else the catalogue's actions that
-    address its kind."""
-    out: dict[str, list[Finding]] = {}
+def _calls(building: Building, findings: Sequence[Finding],
+           ) -> tuple[dict[str, list[Finding]], dict[str, list[Finding]]]:
+    """(primary, linked) findings per action code. A finding is linked to every action it
+    lists (else the catalogue's actions addressing its kind); its waste counts only for its
+    primary action, the first *setting* listed (detectors list the most direct remedy
+    first), so one waste is never counted by two settings."""
+    primary: dict[str, list[Finding]] = {}
+    linked: dict[str, list[Finding]] = {}
     for f in findings:
         if f.building_code != building.code:
             raise ValueError(f"finding {f.key} is for building {f.building_code!r}, "
@@ -31,12 +35,16 @@ def _calls(building: Building, findings: Sequence[Finding]) -> dict[str, list[Fi
                 get_action(code)
             except ValueError as exc:
                 raise type(exc)(f"finding {f.key} ({f.kind.value}): {exc}") from None
-            out.setdefault(code, []).append(f)
-    return out
+            linked.setdefault(code, []).append(f)
+        first = next((c for c in codes if CATALOGUE[c].type is ActionType.SETTING), None)
+        if first is not None:
+            primary.setdefault(first, []).append(f)
+    return primary, linked
 
 
 def _estimate(spec: ActionSpec, fs: list[Finding], ctx: Context) -> tuple[Estimate | str, str]:
-    """The estimate (or why not) and the basis kind the explanation uses."""
+    """The estimate (or why not) and the basis kind the explanation uses; ``fs``: the
+    findings whose primary action this is."""
     if spec.type is ActionType.WORKS:
         est = WORKS[spec.code](spec, ctx)
         return est, {SavingBasis.CEE: "cee", SavingBasis.FUEL_SWITCH: "fuel_switch"}.get(
@@ -102,7 +110,9 @@ def _reason(kind: str, spec: ActionSpec, est: Estimate, fs: list[Finding]) -> tu
 
 
 def _build(spec: ActionSpec, est: Estimate, kind: str, fs: list[Finding],
-           ctx: Context) -> Recommendation | str:
+           ctx: Context, counted: list[Finding]) -> Recommendation | str:
+    """``fs``: every finding linked to the action (its evidence); ``counted``: those whose
+    waste the estimate counts (the sentence quotes the largest)."""
     s = ctx.settings
     kwh = _sum([p.kwh_per_year for p in est.parts], "kWh/an") if est.parts else Quantity(
         value=0, low=0, high=0, unit="kWh/an")
@@ -139,7 +149,7 @@ def _build(spec: ActionSpec, est: Estimate, kind: str, fs: list[Finding],
         co2_kg_saved_per_eur=co2.value * life / net,
         cee_kwh_cumac=est.cee_kwh_cumac, cee_eur=cee_eur, parts=tuple(est.parts),
         finding_keys=tuple(f.key for f in fs), basis=basis, warnings=tuple(warnings))
-    fr, en = _reason(kind, spec, est, fs)
+    fr, en = _reason(kind, spec, est, counted)
     rec = rec.model_copy(update={"basis": basis | {"reason_fr": fr, "reason_en": en}})
     fr, en = explain(rec)
     return rec.model_copy(update={"message_fr": fr, "message_en": en})
@@ -154,16 +164,21 @@ def recommend_with_skipped(
     annual = {c: float(v) for c, v in annual_kwh.items()}
     heating = None if heating_kwh is None else {c: float(v) for c, v in heating_kwh.items()}
     check_consumption(annual, heating)
-    calls = _calls(building, findings)
+    primary, linked = _calls(building, findings)
     ctx = Context(building, annual, heating, s)
     recs, skipped = [], {}
     for code, spec in CATALOGUE.items():
         if code in s.excluded_actions:
             skipped[code] = "excluded by the settings"
             continue
-        fs = calls.get(code, [])
+        fs = primary.get(code, [])
+        if spec.type is ActionType.SETTING and not fs and code in linked:
+            others = sorted({c for f in linked[code] for c in primary if f in primary[c]})
+            skipped[code] = f"its findings' waste is counted under {', '.join(others)}"
+            continue
         est, kind = _estimate(spec, fs, ctx)
-        out = est if isinstance(est, str) else _build(spec, est, kind, fs, ctx)
+        out = est if isinstance(est, str) else _build(spec, est, kind, linked.get(code, []),
+                                                        ctx, fs)
         if isinstance(out, str):
             skipped[code] = out
         else:
