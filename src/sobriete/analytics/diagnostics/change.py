@@ -47,7 +47,7 @@ def _changes(rel: pd.Series, sigma: float, settings: DiagnosticSettings,
     quarter of ``min_jump`` is not worth a CUSUM alarm: σ is floored there."""
     c = settings.change
     r = rel.dropna()
-    if len(r) < 2 or not sigma > 0:
+    if len(r) < 2 or not np.isfinite(sigma):
         return []
     sigma = max(sigma, 0.25 * min_jump)
     cs = cusum(r, pd.Series(0.0, index=r.index), k=c.cusum_k, h=c.cusum_h, sigma=sigma)
@@ -87,6 +87,35 @@ def _weekly(actual: pd.Series, expected: pd.Series,
     an = g["an"].all()
     an.index = rel.index
     return rel, an
+
+
+def _refine(daily_rel: pd.Series, first: pd.Timestamp, last: pd.Timestamp,
+            base: float) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Move the weekly boundaries of a change to the day: the start (and the end, unless the
+    change runs to the end of the data) where the daily residuals split best into the level
+    before and the level during the change."""
+    r = daily_rel.dropna()
+    if r.empty:
+        return first, last
+    inner = r[(r.index >= first) & (r.index <= last)]
+    level = float(inner.mean()) if len(inner) else base
+
+    def best(lo, hi, before_is_base: bool) -> pd.Timestamp | None:
+        w = r[(r.index >= lo) & (r.index <= hi)]
+        if len(w) < 2:
+            return None
+        y = w.to_numpy(dtype=float)
+        a, b = (base, level) if before_is_base else (level, base)
+        costs = [np.sum((y[:i] - a) ** 2) + np.sum((y[i:] - b) ** 2) for i in range(len(y) + 1)]
+        i = int(np.argmin(costs))
+        return w.index[min(i, len(w) - 1)] if before_is_base else w.index[max(i - 1, 0)]
+
+    week = pd.Timedelta(days=7)
+    start = best(first - week, first + week, True) or first
+    end = last
+    if last < r.index[-1] - pd.Timedelta(days=1):
+        end = best(last - week, last + week, False) or last
+    return start, max(end, start)
 
 
 def _shape(resid: pd.Series, first: pd.Timestamp, last: pd.Timestamp) -> tuple[str, pd.Timestamp]:
@@ -149,6 +178,8 @@ def detect_changes(series: MeterSeries, settings: DiagnosticSettings,
     rel, analysed = _weekly(days["energy_kwh"], days["expected_kwh"], days["analysed"])
     sigma = _inflated(robust_sigma(rel[~analysed]), D._lag1(rel[~analysed]))
     mean_daily = float(ref.analysed["expected_kwh"].mean())
+    d_rel = (days["energy_kwh"] / days["expected_kwh"].where(days["expected_kwh"] > 0) - 1.0)[
+        days["analysed"]]
     steps = []
     for first, last, jump, base, n in _changes(rel[analysed], sigma, settings, c.min_step_ratio):
         last = min(last + pd.Timedelta(days=6), days.index[-1])
@@ -156,7 +187,8 @@ def detect_changes(series: MeterSeries, settings: DiagnosticSettings,
         kwh_day = jump * float(days.loc[first:last, "expected_kwh"].mean())
         big = kwh_day >= 0.5 * c.min_step_ratio * mean_daily
         if 7 * n >= c.min_step_days and jump >= c.min_step_ratio and big:
-            shape, begin = _shape(rel[analysed] - base, first, last)
+            first, last = _refine(d_rel, first, last, base)
+            shape, begin = _shape(d_rel - base, first, last)
             steps.append((shape, begin, last, jump, base))
     nights, n_mean = _night_residuals(series, settings)
     bases = []
@@ -167,6 +199,8 @@ def detect_changes(series: MeterSeries, settings: DiagnosticSettings,
                                                     c.base_load_increase_ratio):
             last = min(last + pd.Timedelta(days=6), nights.index[-1])
             if 7 * n >= c.min_step_days and jump >= c.base_load_increase_ratio:
+                n_drel = (nights["night_kw"] / nights["expected_kw"] - 1.0)[nights["analysed"]]
+                first, last = _refine(n_drel, first, last, base)
                 span = nights.loc[first:last]
                 kw = float(jump * span["expected_kw"].mean())
                 if kw < c.base_load_increase_ratio * n_mean:

@@ -205,3 +205,8 @@ class DiagnosticSettings(_Settings):
     change: ChangeSettings = ChangeSettings()
     contract: ContractSettings = ContractSettings()
     zones: ZoneSettings = ZoneSettings()
+    interval_ratio: float = Field(
+        0.3, ge=0, le=1,
+        description="[ratio] half-width of a waste interval, relative to the estimate, when the "
+        "rule has no statistical one (the zone rules' rule of thumb)",
+    )
