@@ -31,6 +31,7 @@ from sobriete.analytics.mv.events import cusum, robust_sigma
 from sobriete.domain.findings import Finding, FindingKind
 
 _Z90 = 1.645
+_MIN_LEVEL_BEFORE = 0.25  # share of the reference the level before a change must reach
 
 
 def _inflated(sigma: float, rho: float) -> float:
@@ -186,6 +187,8 @@ def detect_changes(series: MeterSeries, settings: DiagnosticSettings,
         # Relative to a small expected (gas in summer) a jump can be large and worthless.
         kwh_day = jump * float(days.loc[first:last, "expected_kwh"].mean())
         big = kwh_day >= 0.5 * c.min_step_ratio * mean_daily
+        # A "rise" from almost nothing is a meter or a system coming back, not a step.
+        big = big and 1.0 + base >= _MIN_LEVEL_BEFORE
         if 7 * n >= c.min_step_days and jump >= c.min_step_ratio and big:
             first, last = _refine(d_rel, first, last, base)
             shape, begin = _shape(d_rel - base, first, last)
@@ -198,7 +201,8 @@ def detect_changes(series: MeterSeries, settings: DiagnosticSettings,
         for first, last, jump, base, n in _changes(n_rel[n_an], n_sigma, settings,
                                                     c.base_load_increase_ratio):
             last = min(last + pd.Timedelta(days=6), nights.index[-1])
-            if 7 * n >= c.min_step_days and jump >= c.base_load_increase_ratio:
+            if (7 * n >= c.min_step_days and jump >= c.base_load_increase_ratio
+                    and 1.0 + base >= _MIN_LEVEL_BEFORE):
                 n_drel = (nights["night_kw"] / nights["expected_kw"] - 1.0)[nights["analysed"]]
                 first, last = _refine(n_drel, first, last, base)
                 span = nights.loc[first:last]
@@ -240,7 +244,7 @@ def _step_finding(series, settings, ref, shape, first, last, jump, base) -> Find
     # The counterfactual is the level before the change, not the reference itself.
     days["expected_kwh"] = days["expected_kwh"] * (1.0 + base)
     ex = D.excess(days)
-    mean_expected = float(days["expected_kwh"].mean())
+    mean_expected = max(float(days["expected_kwh"].mean()), 1e-9)
     level = jump * mean_expected
     start, end = D.local_day_bounds(series, first, last)
     kind = FindingKind.DRIFT if shape == "drift" else FindingKind.STEP_CHANGE
