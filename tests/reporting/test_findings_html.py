@@ -134,3 +134,16 @@ def test_no_findings_and_sparse_dicts() -> None:
 
 def test_every_kind_has_a_label() -> None:
     assert all(f"kind_{k.value}" in LABELS for k in FindingKind)
+
+
+def test_summary_page_takes_the_section() -> None:
+    from sobriete.reporting.html import render_summary_html
+    from sobriete.reporting.summary import BuildingSummary
+
+    bs = [BuildingSummary("B1", "École", "Lyon", "school", 1200.0, [])]
+    plain = render_summary_html(bs, store_label="store", sources="src")
+    assert 'class="findings"' not in plain
+    html = render_summary_html(bs, store_label="store", sources="src",
+                               findings_section=render_findings_section(buildings()))
+    assert html.count('<section class="findings">') == 1
+    assert "Diagnostics et recommandations" in html and "&lt;section" not in html

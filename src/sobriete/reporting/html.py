@@ -8,6 +8,7 @@ from pathlib import Path
 
 import jinja2
 import pandas as pd
+from markupsafe import Markup
 
 from sobriete.reporting.i18n import t
 from sobriete.reporting.summary import BuildingSummary, png_data_uri
@@ -43,11 +44,15 @@ def render_summary_html(
     lang: str = "fr",
     savings: list | None = None,
     savings_run: int | None = None,
+    findings_section: str | None = None,
 ) -> str:
+    """``findings_section``: ``findings_html.render_findings_section(...)``, inserted after the
+    buildings when given (already escaped HTML)."""
     tpl = _ENV.get_template("summary.html.j2")
     return tpl.render(
         buildings=buildings, lang=lang, t=lambda k: t(k, lang), fmt=_fmt(lang), day=_day,
         uri=png_data_uri, generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         store=store_label, sources=sources, footprint=footprint or [],
         footprint_method=footprint_method, savings=savings or [], savings_run=savings_run,
+        findings_section=Markup(findings_section) if findings_section else None,
     )
