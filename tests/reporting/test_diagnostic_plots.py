@@ -58,21 +58,33 @@ def make_finding(plot: str | None, kind: FindingKind = FindingKind.BASE_LOAD_HIG
                    message_fr="phrase", message_en="sentence")
 
 
+# Evidence as the detectors (analytics.diagnostics) write it.
 CASES = {
     "weekly_profile": (FindingKind.BASE_LOAD_HIGH,
-                       {"reference": {"typical_closed_ratio": 0.25, "night_kw": 4.0}}),
+                       {"values": {"night_power_kw": 26.0, "occupied_power_kw": 41.0},
+                        "reference": {"typical_closed_ratio": 0.25, "activity": "school"}}),
     "daily_vs_temperature": (FindingKind.HOLIDAY_USE,
-                             {"reference": {"closed_day_kwh_per_day": 150.0}}),
+                             {"values": {"actual_kwh": 9000.0, "days": 31},
+                              "reference": {"expected_kwh": 4650.0}}),
     "heating_season": (FindingKind.HEATING_SEASON_EARLY,
-                       {"parameters": {"season_start_mmdd": "10-01",
-                                       "season_end_mmdd": "05-20",
-                                       "season_tolerance_days": 15}}),
+                       {"parameters": {"season": "10-01/05-20", "season_tolerance_days": 15}}),
     "residual_cusum": (FindingKind.STEP_CHANGE, {}),
-    "peak_power": (FindingKind.PEAK_OVER_SUBSCRIBED, {"reference": {"subscribed_kva": 36},
-                                                       "parameters": {"power_factor": 0.93}}),
+    "peak_power": (FindingKind.PEAK_OVER_SUBSCRIBED,
+                   {"reference": {"subscribed_power_kva": 36, "limit_kw": 33.5},
+                    "parameters": {"power_factor": 0.93}}),
     "zone_temperature": (FindingKind.ZONE_OCCUPIED_ABOVE_19,
-                         {"reference": {"occupied_max_c": 19.0, "unoccupied_max_c": 16.0}}),
+                         {"reference": {"limit_c": 19.0, "rule": "R.241-26"},
+                          "parameters": {"tolerance_k": 0.5}}),
 }
+# Other spellings the figures accept (settings' names, no detector limit: the regulation's).
+ALTERNATIVES = [
+    ("heating_season", {"parameters": {"season_start_mmdd": "10-15",
+                                       "season_end_mmdd": "04-30"}}),
+    ("peak_power", {"reference": {"subscribed_kva": 36}}),
+    ("zone_temperature", {"reference": {"occupied_max_c": 19.0, "unoccupied_max_c": 16.0}}),
+    ("zone_temperature", {}),
+    ("weekly_profile", {"reference": {"typical_closed_ratio": 0.25, "night_kw": 4.0}}),
+]
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +118,13 @@ def test_every_plot_renders(frame: pd.DataFrame, name: str, lang: str) -> None:
     f = make_finding(name, kind, start, end, **ev)
     data = zone_frame() if name == "zone_temperature" else frame
     check_png(finding_png(f, data, lang=lang, expected_daily_kwh=expected(frame)))
+
+
+@pytest.mark.parametrize(("name", "ev"), ALTERNATIVES)
+def test_alternative_evidence_keys(frame: pd.DataFrame, name: str, ev: dict) -> None:
+    zone = name == "zone_temperature"
+    f = make_finding(name, CASES[name][0], *(("2024-01-15", "2024-01-20") if zone else ()), **ev)
+    check_png(finding_png(f, zone_frame() if zone else frame))
 
 
 def test_cusum_without_expected_and_daily_without_weather() -> None:

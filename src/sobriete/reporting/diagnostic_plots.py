@@ -31,7 +31,7 @@ from sobriete.analytics.diagnostics.settings import (  # noqa: E402
     HeatingSeasonSettings,
     ZoneSettings,
 )
-from sobriete.domain.findings import Finding  # noqa: E402
+from sobriete.domain.findings import Finding, FindingKind  # noqa: E402
 from sobriete.reporting._plot_common import (  # noqa: E402
     C_ACTUAL,
     C_BASELINE,
@@ -223,11 +223,15 @@ def weekly_profile(ctx: _Ctx) -> bytes:
                 label=ctx.tr("dg_outside"))
     ax.step(range(168), profile(inside), where="post", color=C_OVER, lw=1.6,
             label=ctx.tr("dg_in_period"))
-    closed = np.nanmean(kw[inside & ~occ]) if (inside & ~occ).any() else np.nan
+    # The detector's own levels (night_power_kw, occupied_power_kw) when it states them, so
+    # the lines are the numbers it compared; else the means drawn from the frame.
+    closed = ctx.value("night_power_kw",
+                       np.nanmean(kw[inside & ~occ]) if (inside & ~occ).any() else np.nan)
     if np.isfinite(closed):
         ax.axhline(closed, color=C_ACTUAL, lw=1.2, ls=":", label=ctx.tr("dg_closed_level"))
     ratio = ctx.value("typical_closed_ratio")
-    opened = np.nanmean(kw[inside & occ]) if (inside & occ).any() else np.nan
+    opened = ctx.value("occupied_power_kw",
+                       np.nanmean(kw[inside & occ]) if (inside & occ).any() else np.nan)
     if isinstance(ratio, int | float) and np.isfinite(opened):
         ax.axhline(ratio * opened, color=C_SAVINGS, lw=1.4, ls="--",
                    label=f"{ctx.tr('dg_typical_level')} ({num(100 * ratio, ctx.lang)} %)")
@@ -265,6 +269,11 @@ def daily_vs_temperature(ctx: _Ctx) -> bytes:
         ax.scatter(x[fl], d["kwh"][fl], s=46, facecolors="none", edgecolors=C_OVER, lw=1.4,
                    label=f"{ctx.tr('dg_flagged_days')} ({int(fl.sum())})")
     _ref_lines(ax, ctx, ("_kwh_per_day", "_kwh_day", "_kwh_d"))
+    # expected_kwh / hot_water_base_kwh are totals over the flagged days: drawn per day.
+    expected, days = ctx.value("expected_kwh", ctx.value("hot_water_base_kwh")), ctx.value("days")
+    if isinstance(expected, int | float) and isinstance(days, int | float) and days > 0:
+        ax.axhline(expected / days, color=C_BASELINE, lw=1.3, ls="--",
+                   label=ctx.tr("dg_expected_day"))
     ax.set_ylabel(ctx.tr("dg_daily_kwh"))
     if by_temp:
         ax.set_xlabel(ctx.tr("dg_temp_x"))
@@ -300,8 +309,10 @@ def heating_season(ctx: _Ctx) -> bytes:
     mid = ctx.start + (ctx.end - ctx.start) / 2
     d = d[(d.index >= mid - pd.Timedelta(days=200)) & (d.index <= mid + pd.Timedelta(days=200))]
     default = HeatingSeasonSettings()
-    s_mmdd = str(ctx.value("season_start_mmdd", default.season_start_mmdd))
-    e_mmdd = str(ctx.value("season_end_mmdd", default.season_end_mmdd))
+    season = str(ctx.value("season", "")).split("/")
+    s_mmdd, e_mmdd = season if len(season) == 2 else (
+        str(ctx.value("season_start_mmdd", default.season_start_mmdd)),
+        str(ctx.value("season_end_mmdd", default.season_end_mmdd)))
     tol = int(ctx.value("season_tolerance_days", default.season_tolerance_days))
     fig, ax = _new(ctx)
     lo, hi = d.index.min(), d.index.max() + pd.Timedelta(days=1)
@@ -395,17 +406,20 @@ def peak_power(ctx: _Ctx) -> bytes:
     power = power[_window(ctx, power.index, pd.Timedelta(days=3))].dropna()
     if power.empty:
         return _no_data(ctx)
-    subscribed = ctx.value("subscribed_kw")
-    if subscribed is None and ctx.value("subscribed_kva") is not None:
-        pf = ctx.value("power_factor", ContractSettings().power_factor)
-        subscribed = float(ctx.value("subscribed_kva")) * float(pf)
+    subscribed = ctx.value("limit_kw", ctx.value("subscribed_kw"))
+    kva = ctx.value("subscribed_power_kva", ctx.value("subscribed_kva"))
+    if subscribed is None and kva is not None:
+        subscribed = float(kva) * float(ctx.value("power_factor",
+                                                  ContractSettings().power_factor))
     x = to_local(power.index)
     fig, ax = _new(ctx)
     _shade_period(ax, ctx)
     ax.plot(x, power.to_numpy(), color=C_ACTUAL, lw=0.8, label=ctx.tr("dg_power_kw"))
     if subscribed is not None:
         ax.axhline(subscribed, color=C_BASELINE, lw=1.4, ls="--",
-                   label=f"{ctx.tr('dg_subscribed')} ({subscribed:.0f} kW)")
+                   label=f"{ctx.tr('dg_subscribed')} ("
+                   + (f"{num(float(kva), ctx.lang)} kVA ≈ " if kva is not None else "")
+                   + f"{num(float(subscribed), ctx.lang)} kW)")
         over = power.to_numpy() > subscribed
         if over.any():
             ax.plot(x[over], power.to_numpy()[over], "o", ms=4, color=C_OVER,
@@ -417,6 +431,18 @@ def peak_power(ctx: _Ctx) -> bytes:
     date_axis(ax, ctx.lang)
     _legend(ax)
     return _finish(fig, ctx, note)
+
+
+def _zone_limits(ctx: _Ctx) -> dict[str, float]:
+    """label -> °C: the detector's ``limit_c`` and ``rule``; else any of the four limits named
+    in the evidence; else the regulation's four, so the figure still reads on its own."""
+    if ctx.value("limit_c") is not None:
+        rule = ctx.value("rule")
+        label = ctx.tr("dg_limit") + (f" ({rule})" if rule else "")
+        return {label: float(ctx.value("limit_c"))}
+    found = {k: ctx.value(k) for k in ZONE_LIMITS if ctx.value(k) is not None}
+    limits = found or {k: getattr(ZoneSettings(), k) for k in ZONE_LIMITS}
+    return {ctx.tr("dg_" + k): float(v) for k, v in limits.items()}
 
 
 def zone_temperature(ctx: _Ctx) -> bytes:
@@ -435,15 +461,16 @@ def zone_temperature(ctx: _Ctx) -> bytes:
     _shade_period(ax, ctx)
     ax.plot(x, f["temp_zone_c"].to_numpy(float), color=C_ACTUAL, lw=1.0,
             label=ctx.tr("dg_zone_temp"))
-    found = {k: ctx.value(k) for k in ZONE_LIMITS if ctx.value(k) is not None}
-    # No limit in the evidence: draw the regulation's, so the figure still reads on its own.
-    limits = found or {k: getattr(ZoneSettings(), k) for k in ZONE_LIMITS}
-    styles = {"occupied_max_c": "--", "unoccupied_max_c": "-.", "closed_max_c": ":",
-              "cooling_min_c": (0, (5, 1, 1, 1))}
-    for k, v in limits.items():
-        colour = C_BASELINE if k == "cooling_min_c" else C_OVER
-        ax.axhline(float(v), color=colour, lw=1.2, ls=styles[k],
-                   label=f"{ctx.tr('dg_' + k)} : {float(v):.0f} °C")
+    limits = _zone_limits(ctx)
+    for (label, v), ls in zip(limits.items(), ("--", "-.", ":", (0, (5, 1, 1, 1))),
+                              strict=False):
+        ax.axhline(v, color=C_OVER, lw=1.2, ls=ls, label=f"{label} : {num(v, ctx.lang)} °C")
+    tol = ctx.value("tolerance_k")
+    if ctx.value("limit_c") is not None and isinstance(tol, int | float) and tol > 0:
+        v = float(ctx.value("limit_c")) + (-tol if ctx.finding.kind is FindingKind.COOLING_BELOW_26
+                                           else tol)
+        ax.axhline(v, color=C_OVER, lw=0.8, ls=":", alpha=0.7,
+                   label=f"{ctx.tr('dg_tolerance_k')} : {num(v, ctx.lang, 1)} °C")
     temps = np.concatenate([f["temp_zone_c"].dropna().to_numpy(float),
                             np.asarray(list(limits.values()), float)])
     lo, hi = float(temps.min()), float(temps.max())
