@@ -44,7 +44,7 @@ def zone_frame() -> pd.DataFrame:
     hour = np.asarray(idx.tz_convert("Europe/Paris").hour)
     occupied = (hour >= 8) & (hour < 18) & (np.asarray(idx.day_of_week) < 5)
     temp = 17 + 4 * occupied + np.random.default_rng(1).normal(0, 0.3, len(idx))
-    return pd.DataFrame({"temp_zone_c": temp, "occupied": occupied, "heating_on": hour < 20,
+    return pd.DataFrame({"temp_zone_c": temp, "occupied": occupied, "heating_on": (hour < 20) * 0.6,
                          "cooling_on": hour == 14}, index=idx)
 
 

@@ -475,13 +475,15 @@ def zone_temperature(ctx: _Ctx) -> bytes:
                             np.asarray(list(limits.values()), float)])
     lo, hi = float(temps.min()), float(temps.max())
     pad = 0.06 * (hi - lo or 1.0)
-    strips = [c for c in ("heating_on", "cooling_on")
-              if c in f and f[c].fillna(False).astype(bool).any()]
+    # 0-1 states or shares of the step (ZoneSeries): any share counts as running.
+    running = {c: pd.to_numeric(f[c], errors="coerce").fillna(0).to_numpy(float) > 0
+               for c in ("heating_on", "cooling_on") if c in f}
+    strips = [c for c, on in running.items() if on.any()]
     # Room under the lowest curve for the on/off strips (bottom 8 % of the axes).
     ax.set_ylim(lo - pad - (0.12 * (hi - lo or 1.0) if strips else 0), hi + pad)
     for col, colour, y0 in (("heating_on", C_OVER, 0.0), ("cooling_on", C_BASELINE, 0.04)):
         if col in strips:
-            ax.fill_between(x, y0, y0 + 0.035, where=f[col].fillna(False).to_numpy(bool),
+            ax.fill_between(x, y0, y0 + 0.035, where=running[col],
                             step="post", color=colour, alpha=0.7, lw=0,
                             transform=ax.get_xaxis_transform(), label=ctx.tr(f"dg_{col}"))
     ax.set_ylabel(ctx.tr("dg_zone_temp"))
