@@ -63,4 +63,8 @@ from sobriete.cli import commands  # noqa: E402,F401  (registers the commands on
 from sobriete.cli.ingest import ingest  # noqa: E402
 
 main.add_command(ingest)
-from sobriete.cli import mv  # noqa: E402,F401  (registers `baseline` and `savings`)
+from sobriete.cli import (  # noqa: E402,F401  (each module registers its commands on `main`)
+    actions,  # `actions`
+    diagnose,  # `diagnose`
+    mv,  # `baseline` and `savings`
+)
