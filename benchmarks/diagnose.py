@@ -114,8 +114,7 @@ def _run_detectors(my: D.MeterYear, energy, standin: bool) -> dict:
                                                my.analysis_start, my.analysis_end)
         except Exception as exc:  # a crash is a result, recorded with its reason
             err = f"{type(exc).__name__}: {exc}"
-            tb = traceback.format_exc(limit=3)
-            err += "\n" + tb[-800:]
+            err += "\n" + traceback.format_exc()[-1500:]  # innermost frames
         out[det] = {"episodes": [e.to_dict() for e in eps],
                     "seconds": time.perf_counter() - t0, "fit_seconds": extra, "error": err}
     return out
@@ -190,12 +189,15 @@ def summarise(runs: list[dict]) -> dict:
     per_run: list[dict] = []
     for det in DETECTORS:
         cells: dict = defaultdict(list)
+        by_fuel: dict = defaultdict(list)
         for r in injected:
             kinds = MAPPED[r["fault_type"]] if det == "ours" else None
             c = clean.get(r["key"])
             clean_eps = _eps(c, det) if c else []
             s = score_run(r["truth"], _eps(r, det), clean_eps, kinds)
             cells[(r["fault_type"], r["magnitude"])].append(s)
+            if r["magnitude"] >= MIN_TARGET_MAG:
+                by_fuel[(r["fault_type"], r["fuel"])].append(s)
             per_run.append({"key": r["key"], "fault_type": r["fault_type"],
                             "magnitude": r["magnitude"], "trial": r["trial"], "detector": det,
                             "start_utc": r["truth"]["start_utc"],
@@ -215,6 +217,8 @@ def summarise(runs: list[dict]) -> dict:
             if row:
                 table[ft] = row
         out["scores"][det] = table
+        out.setdefault("scores_by_fuel_ge_20pct", {})[det] = {
+            f"{ft} {fuel}": aggregate(v) for (ft, fuel), v in sorted(by_fuel.items())}
         analysed = [c for c in clean.values() if c["year"] != D.COVID_YEAR]
         cr = [{"key": c["key"], "building": c["building"], "fuel": c["fuel"],
                "year": c["year"], "episodes": _eps(c, det)} for c in analysed]
@@ -241,7 +245,9 @@ def summarise(runs: list[dict]) -> dict:
         }
         errs = [(r["key"], r["fault_type"], r["magnitude"], r["detectors"][det]["error"])
                 for r in runs if "detectors" in r and r["detectors"][det]["error"]]
-        out["crashes"][det] = {"count": len(errs), "first": errs[:5]}
+        out["crashes"][det] = {"count": len(errs), "first": errs[:5],
+                               "by_meter_year_and_fault": dict(Counter(
+                                   f"{k} {ft or 'clean'}" for k, ft, _, _ in errs))}
     out["clean_findings"]["ours"] = [
         {"key": c["key"], **{k: v for k, v in e.to_dict().items() if k != "detector"},
          "detector": e.detector}
@@ -335,6 +341,16 @@ def print_tables(summary: dict) -> None:
             print(f"| {ft} | {size} | {prf_txt(o)} | {_f(o['waste_rel_err_median'], True)} | "
                   f"{prf_txt(z)} | {_f(z.get('waste_rel_err_median'), True)} | {prf_txt(i)} | "
                   f"{_f(i.get('waste_rel_err_median'), True)} |")
+    print("\n### Per carrier, faults of 20 % and more (ours, then z-score and IForest F1)\n")
+    print("| fault | carrier | faults | ours P | ours R | ours F1 | ours median abs waste err | "
+          "z-score F1 | IForest F1 |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    bf = summary["scores_by_fuel_ge_20pct"]
+    for key, o in bf["ours"].items():
+        ft, fuel = key.split()
+        print(f"| {ft} | {fuel} | {o['faults']} | {_f(o['precision'])} | {_f(o['recall'])} | "
+              f"{_f(o['f1'])} | {_share(o['waste_abs_rel_err_median'])} | "
+              f"{_f(bf['zscore'][key]['f1'])} | {_f(bf['isolation_forest'][key]['f1'])} |")
     print("\n### False alarms on the clean meter-years 2016-2019 (every finding / alarm episode)\n")
     print("| detector | episodes | per building-month | per meter-month | "
           "per building-month without level-change meter-years | by kind |")

@@ -5,6 +5,9 @@ never a product dependency): it runs there, in a subprocess, after the venv is b
 benchmarks/peers/setup_bench_env.sh when missing. Environment knobs:
   SOBRIETE_BENCH_MV=skip          leave the M&V benchmark out
   SOBRIETE_BENCH_MV_ARGS="..."    arguments for `python -m benchmarks.mv` (e.g. "--scale 10000")
+  SOBRIETE_BENCH_DIAG=skip        leave the diagnostics benchmark out (issue 4; scikit-learn
+                                  from the bench extra, in this venv)
+  SOBRIETE_BENCH_DIAG_ARGS="..."  arguments for `python -m benchmarks.diagnose` (e.g. "--quick")
 """
 
 from __future__ import annotations
@@ -32,6 +35,10 @@ def mv(args: list[str]) -> int:
 
 def main() -> None:
     ingest.main([])
+    if os.environ.get("SOBRIETE_BENCH_DIAG", "").lower() != "skip":
+        from benchmarks import diagnose  # sets one BLAS thread for its workers
+
+        diagnose.main(shlex.split(os.environ.get("SOBRIETE_BENCH_DIAG_ARGS", "")))
     if os.environ.get("SOBRIETE_BENCH_MV", "").lower() != "skip":
         rc = mv(shlex.split(os.environ.get("SOBRIETE_BENCH_MV_ARGS", "")))
         if rc:
