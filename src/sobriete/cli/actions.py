@@ -7,7 +7,7 @@ from rich.table import Table
 
 from sobriete.advice import CATALOGUE, Recommendation, rank
 from sobriete.cli import _db_option, _lang, console, fail, main
-from sobriete.cli.diagnose import num
+from sobriete.cli.diagnose import findings_table, num
 from sobriete.cli.mv import _bar, _date, _weather
 from sobriete.domain.errors import SobrieteError
 from sobriete.services.actions_run import (
@@ -17,6 +17,7 @@ from sobriete.services.actions_run import (
 )
 from sobriete.services.store import open_store
 from sobriete.services.store.actions import ACTION_STATUSES, TrackedAction, load_tracked
+from sobriete.services.store.findings import load_findings
 
 STATUS_FR = {"to_do": "à faire", "in_progress": "en cours", "done": "réalisée"}
 TYPE_EN = {"réglage": "setting", "travaux": "works"}
@@ -56,11 +57,13 @@ def _recommend(store, lang: str, **scope):
 def recommendations_table(recs: list[Recommendation], title: str, lang: str,
                           tracked: dict[tuple[str, str], str], with_building: bool) -> Table:
     fr = lang == "fr"
-    table = Table(title=title)
+    table = Table(title=title, caption=(
+        "€/€ : € gagnés sur la durée de vie de l'action par € dépensé, net des CEE" if fr else
+        "EUR/EUR: EUR saved over the action's life per EUR spent, net of CEE"))
     cols = [("#", "#")] + ([("Bâtiment", "Building")] if with_building else []) + [
         ("Action", "Action"), ("kWh/an", "kWh/yr"), ("€/an \\[intervalle]", "EUR/yr \\[interval]"),
         ("Coût net €", "Net cost EUR"), ("Retour (ans)", "Payback (yr)"),
-        ("€ gagnés / € dépensés", "EUR saved / EUR spent"), ("Suivi", "Status")]
+        ("€/€", "EUR/EUR"), ("Suivi", "Status")]
     for c in cols:
         table.add_column(c[0] if fr else c[1],
                          justify="left" if c[0] in ("Bâtiment", "Action", "Suivi") else "right")
@@ -102,9 +105,7 @@ def list_(ctx, building, weather, db_url) -> None:
     except SobrieteError as exc:
         fail(exc, lang)
     for code, recs in out.ranked.items():
-        title = (f"{code} : actions recommandées (sur la vie de l'action, par € net de CEE)"
-                 if fr else f"{code}: recommended actions (over the action's life, per EUR net "
-                 "of CEE)")
+        title = f"{code} : actions recommandées" if fr else f"{code}: recommended actions"
         console.print(recommendations_table(recs, title, lang, tracked, with_building=False))
 
 
@@ -218,7 +219,8 @@ def print_comparison(t: TrackedAction, lang: str) -> None:
     title = (f"{t.building_code} · {action_name(t.action_code, lang)} — "
              + (f"réalisée le {t.done_date}, {num(months, lang, 1)} mois mesurés" if fr else
                 f"done on {t.done_date}, {num(months, lang, 1)} months measured"))
-    table = Table(title=title)
+    console.print(f"\n[bold]{title}[/]")  # above, not as a title: a narrow table would wrap it
+    table = Table()
     pct = f"{r.get('confidence', 0.9):.0%}".replace("%", " %")
     for c in (("", ""), ("Estimé \\[intervalle]", "Estimated \\[interval]"),
               (f"Mesuré \\[intervalle à {pct}]", f"Measured \\[{pct} interval]")):
@@ -238,3 +240,32 @@ def print_comparison(t: TrackedAction, lang: str) -> None:
         for w in m.get("warnings", []):
             text = w["message_fr"] if fr else w["message_en"]
             console.print(f"[yellow]⚠ {m['meter']} : {text}[/]")
+
+
+def print_demo(result, lang: str, top: int = 5) -> None:
+    """The demo's diagnostics: how many findings, the most expensive ones, the best actions
+    and the demonstration action measured against its estimate."""
+    fr = lang == "fr"
+    d = result.diagnosis
+    with result.store.engine.connect() as conn:
+        found = [f for f in load_findings(conn) if f.last_run_id == d.run_id]
+    waste = sum(f.finding.waste.eur_per_year.value for f in found
+                if f.finding.waste and f.finding.waste.eur_per_year)
+    console.print((f"Diagnostic 2019 (référence 2018) : {len(found)} constats sur "
+                   f"{d.n_series} compteurs, gaspillage estimé {num(waste, lang)} €/an "
+                   f"(constats cumulés, ils peuvent se recouvrir)") if fr else
+                  (f"2019 diagnosis (2018 reference): {len(found)} findings on {d.n_series} "
+                   f"meters, estimated waste {num(waste, lang)} EUR/yr (findings summed, they "
+                   "may overlap)"))
+    findings_table(found[:top], lang)
+    recs = rank(r for rs in result.advice.ranked.values() for r in rs)
+    tracked = _tracked_status(result.store)
+    console.print(recommendations_table(
+        recs[:top], f"Meilleures actions ({len(recs)} proposées)" if fr else
+        f"Best actions ({len(recs)} proposed)", lang, tracked, with_building=True))
+    if result.demo_action is not None:
+        console.print("[bold]Démonstration[/] : action fictive marquée réalisée pour montrer le "
+                      "suivi des économies (estimé / mesuré)." if fr else
+                      "[bold]Demonstration[/]: a fictitious action marked done to show the "
+                      "savings follow-up (estimated / measured).")
+        print_comparison(result.demo_action, lang)

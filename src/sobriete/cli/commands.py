@@ -32,10 +32,11 @@ def _progress() -> Progress:
 @click.pass_context
 def demo(ctx: click.Context, out: Path, db_url: str | None) -> None:
     """Importe les données réelles fournies, les contrôle et écrit une synthèse HTML."""
+    from sobriete.cli.actions import print_demo
     from sobriete.services.demo import demo_steps, run_demo
 
     lang = _lang(ctx)
-    n_steps = len(demo_steps()) + 4
+    n_steps = len(demo_steps()) + 7
     try:
         with _progress() as bar:
             task = bar.add_task("sobriete demo", total=n_steps)
@@ -53,7 +54,8 @@ def demo(ctx: click.Context, out: Path, db_url: str | None) -> None:
                       f"{k}={v}" for k, v in sorted(q.issues_by_kind.items())))
     fits_table(result.store, result.fit_run.run_id, lang)
     savings_table(result.store, result.savings_run, lang)
-    _print_footprint(result.store, lang, last=len(result.imports) + 4)
+    print_demo(result, lang)
+    _print_footprint(result.store, lang, last=len(result.imports) + 7)
     console.print(("Synthèse écrite : " if fr else "Summary written: ")
                   + f"[bold]{result.summary.path.resolve()}[/]")
 

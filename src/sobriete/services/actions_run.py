@@ -55,6 +55,7 @@ from sobriete.services.store.findings import load_findings
 
 FULL_YEAR_MONTHS = 12.0
 DAYS_PER_MONTH = 365.25 / 12
+MIN_DAYS_AFTER = 28  # below, an average saving says more about the weeks than the action
 
 
 class ActionError(SobrieteError):
@@ -215,8 +216,10 @@ def _warn(code: str, fr: str, en: str) -> dict:
 
 
 def measure_realised(store: Store, building: str, action: str, *, confidence: float = 0.90,
-                     weather=None) -> TrackedAction:
-    """Realised savings of an action marked done (see the module doc), stored with it."""
+                     until: date | None = None, weather=None) -> TrackedAction:
+    """Realised savings of an action marked done (see the module doc), stored with it: over
+    the 12 months after the done date, or up to the last full month of data, or ``until``
+    (exclusive) when a later period must be left out (a closure, another action)."""
     with measured("realised savings", store) as fp:
         with store.engine.connect() as conn:
             known = buildings_by_code(conn)
@@ -237,8 +240,10 @@ def measure_realised(store: Store, building: str, action: str, *, confidence: fl
             data = last_full_year(conn, [r.series_id for r in refs], b.occupancy().timezone)
         done = t.done_date
         end = min((pd.Timestamp(done) + YEAR).date(), data[1]) if data else done
-        if end <= done:
-            raise ActionError(f"no full month of data after the done date {done} yet")
+        end = min(end, until) if until else end
+        if (end - done).days < MIN_DAYS_AFTER:
+            raise ActionError(f"less than a month of data after the done date {done} (data "
+                              f"up to {end}): measure again later")
         months = (end - done).days / DAYS_PER_MONTH
         fit_settings = FitSettings((pd.Timestamp(done) - YEAR).date(), done)
         meters = [_measure_meter(store, r, fit_settings, done, end, months, confidence)
@@ -259,10 +264,11 @@ def measure_realised(store: Store, building: str, action: str, *, confidence: fl
         kwh = total["kwh_per_year"]
         if kwh and kwh["low"] <= 0 <= kwh["high"]:
             warnings.append(_warn(
-                "not_significant", f"Économie non significative à {confidence:.0%} : "
+                "not_significant", f"Économie non significative à {100 * confidence:.0f} % : "
                 "l'intervalle contient zéro.", f"Saving not significant at {confidence:.0%}: "
                 "the interval contains zero."))
         realised = {"computed_at": datetime.now(UTC).isoformat(), "confidence": confidence,
+                    "until": until.isoformat() if until else None,
                     "baseline": [fit_settings.baseline_start.isoformat(), done.isoformat()],
                     "reporting": [done.isoformat(), end.isoformat()], "months": months,
                     "meters": meters, "total": total, "warnings": warnings}

@@ -11,11 +11,20 @@ from datetime import date
 from importlib import resources
 from pathlib import Path
 
+from sobriete.advice import ActionType, rank
+from sobriete.services.actions_run import (
+    RecommendOutcome,
+    mark_action,
+    measure_realised,
+    recommend_buildings,
+)
+from sobriete.services.diagnose_run import DiagnosisOutcome, diagnose
 from sobriete.services.imports import ImportOutcome, import_file
 from sobriete.services.mv_run import FitSettings, RunSummary, fit_portfolio
 from sobriete.services.mv_savings_run import SavingsSettings, compute_savings
 from sobriete.services.quality_run import QualityOutcome, run_quality
 from sobriete.services.store import Store, open_store
+from sobriete.services.store.actions import TrackedAction
 from sobriete.services.summary_run import SummaryOutcome, write_summary
 
 DATA = resources.files("sobriete") / "data"
@@ -66,6 +75,9 @@ class DemoOutcome:
     quality: QualityOutcome
     fit_run: RunSummary
     savings_run: int
+    diagnosis: DiagnosisOutcome
+    advice: RecommendOutcome
+    demo_action: TrackedAction | None
     summary: SummaryOutcome
 
 
@@ -74,6 +86,16 @@ class DemoOutcome:
 MV_BASELINE = FitSettings(date(2019, 1, 1), date(2020, 1, 1))
 MV_REPORTING = SavingsSettings(date(2020, 1, 1), date(2021, 1, 1))
 MV_METERS = [f"{k}-{kind}" for k in CAMBRIDGE_KEYS for kind in ("elec", "gas")]
+# Diagnostics: 2019 analysed, 2018 (the year before) as the reference history.
+DIAGNOSIS_WINDOW = (date(2019, 1, 1), date(2020, 1, 1))
+CAMBRIDGE_COMMUNE = "CAM"
+# A DEMONSTRATION, not a fact: nobody told us what Cambridge did. The best-ranked setting is
+# marked done on 2020-01-01 so the realised-vs-estimated view has content; it is measured up to
+# 2020-03-01 only, before the COVID closure of mid-March 2020 that would read as a saving.
+DEMO_DONE = date(2020, 1, 1)
+DEMO_UNTIL = date(2020, 3, 1)
+DEMO_NOTE = ("Démonstration : action fictive marquée réalisée pour illustrer le suivi "
+             "(mesure arrêtée avant la fermeture COVID de mars 2020)")
 
 
 def run_demo(
@@ -97,7 +119,28 @@ def run_demo(
     fit_run = fit_portfolio(store, MV_BASELINE, keys=MV_METERS)
     progress("Économies 2020" if lang == "fr" else "2020 savings")
     savings_run = compute_savings(store, fit_run.run_id, MV_REPORTING)
+    progress("Diagnostic 2019" if lang == "fr" else "2019 diagnosis")
+    diagnosis = diagnose(store, meters=MV_METERS, start=DIAGNOSIS_WINDOW[0],
+                         end=DIAGNOSIS_WINDOW[1])
+    progress("Actions recommandées" if lang == "fr" else "Recommended actions")
+    advice = recommend_buildings(store, commune=CAMBRIDGE_COMMUNE)
+    progress("Action de démonstration" if lang == "fr" else "Demonstration action")
+    demo_action = _demo_action(store, advice)
     progress("Synthèse HTML" if lang == "fr" else "HTML summary")
     summary = write_summary(store, out / "synthese.html", lang=lang,
                             sources=(DATA / "README.md").read_text(encoding="utf-8"))
-    return DemoOutcome(store, imports, quality, fit_run, savings_run, summary)
+    return DemoOutcome(store, imports, quality, fit_run, savings_run, diagnosis, advice,
+                       demo_action, summary)
+
+
+def _demo_action(store: Store, advice: RecommendOutcome) -> TrackedAction | None:
+    """Mark the best-ranked setting (no works: a setting is what a manager does in a week)
+    done, as a labelled demonstration, and measure it."""
+    settings = [r for r in rank(r for rs in advice.ranked.values() for r in rs)
+                if r.action_type is ActionType.SETTING and r.eur_saved_per_eur_spent > 0]
+    if not settings:
+        return None
+    best = settings[0]
+    mark_action(store, best.building_code, best.action_code, done_date=DEMO_DONE,
+                note=DEMO_NOTE)
+    return measure_realised(store, best.building_code, best.action_code, until=DEMO_UNTIL)

@@ -17,6 +17,7 @@ from sobriete.reporting.summary import (
     load_curve_png,
     summarise_meter,
 )
+from sobriete.services.findings_report import findings_section
 from sobriete.services.footprint import ledger, measured
 from sobriete.services.mv_report import latest_savings_run, savings_views
 from sobriete.services.store import Store
@@ -81,7 +82,8 @@ def write_summary(
         html = render_summary_html(
             buildings, store_label=store.engine.url.render_as_string(hide_password=True),
             sources=sources, footprint=footprint, footprint_method=method, lang=lang,
-            savings=savings, savings_run=run)
+            savings=savings, savings_run=run,
+            findings_section=findings_section(store, lang=lang, weather=weather))
         tmp = path.with_suffix(".tmp")
         tmp.write_text(html, encoding="utf-8")
         tmp.replace(path)  # a reader never sees half a report
