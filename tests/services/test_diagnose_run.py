@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from sobriete.domain.errors import SobrieteError
+from sobriete.domain.findings import FindingKind
 from sobriete.services import diagnose_run as D
 from sobriete.services.diagnose_run import UnknownBuildingError, UnknownMeterError, diagnose
+from sobriete.services.imports import import_file
+from sobriete.services.store import write_readings
 from sobriete.services.store.findings import (
     UnknownFindingError,
     get_finding,
@@ -108,3 +112,26 @@ def test_a_meter_without_data_fails_alone(b0_sqlite):
     assert empty.n_failed == 1 and "no reading" in empty.errors["b0-elec"]
     with store.engine.connect() as c:
         assert {f.key for f in load_findings(c)} == before
+
+
+def test_zone_temperatures_are_diagnosed_with_the_meters(b0_sqlite, b0_real, tmp_path):
+    """A zone sensor declared in the registry: its rooms kept at 22 °C in winter break the
+    19 °C rule (R.241-26); the finding is stored once like the meters' ones."""
+    store = b0_sqlite
+    line = (b0_real / "registry.csv").read_text(encoding="utf-8").splitlines()[1].split(";")
+    line[15:22] = ["", "", "", "", "b0-z1", "b0-z1-t", "temperature"]
+    registry = tmp_path / "zone.csv"
+    header = (b0_real / "registry.csv").read_text(encoding="utf-8").splitlines()[0]
+    registry.write_text(f"{header}\n{';'.join(line)}\n", encoding="utf-8")
+    import_file(store, registry, "registry")
+    idx = pd.date_range("2019-01-07", "2019-03-04", freq="h", tz="UTC", inclusive="left")
+    frame = pd.DataFrame({"series_key": "b0-z1-t", "quantity": "temp_zone_c",
+                          "start_utc": idx, "duration_s": 0, "value": 22.0})
+    with store.engine.begin() as c:
+        write_readings(c, frame, import_id=0, kind="sensor")
+    first = diagnose(store, building="b0")
+    zone = [f for f in first.findings if f.evidence.series_key == "b0-z1"]
+    assert zone and {f.kind for f in zone} >= {FindingKind.ZONE_OCCUPIED_ABOVE_19}
+    assert "b0-z1" not in first.errors
+    second = diagnose(store, building="b0")
+    assert second.new == 0 and {f.key for f in second.findings} == {f.key for f in first.findings}

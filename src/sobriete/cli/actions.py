@@ -43,15 +43,22 @@ def status_label(status: str | None, lang: str) -> str:
     return STATUS_FR.get(status, status) if lang == "fr" else status.replace("_", " ")
 
 
-def _recommend(store, lang: str, **scope):
-    with _bar() as bar:
-        task = bar.add_task("actions", total=None)
-        out = recommend_buildings(
-            store, progress=lambda done, total: bar.update(task, completed=done, total=total),
-            **scope)
+def _recommend(ctx, db_url, **scope) -> tuple:
+    """Recommendations of ``scope`` computed and stored, and the follow-up of each action."""
+    lang = _lang(ctx)
+    try:
+        store = open_store(db_url)
+        with _bar() as bar:
+            task = bar.add_task("actions", total=None)
+            out = recommend_buildings(
+                store, progress=lambda done, total: bar.update(task, completed=done,
+                                                                total=total), **scope)
+        tracked = _tracked_status(store)
+    except SobrieteError as exc:
+        fail(exc, lang)
     for code, why in sorted(out.errors.items()):
         console.print(f"[yellow]⚠ {code} : {why}[/]")
-    return out
+    return out, tracked
 
 
 def recommendations_table(recs: list[Recommendation], title: str, lang: str,
@@ -98,12 +105,7 @@ def _tracked_status(store) -> dict[tuple[str, str], str]:
 def list_(ctx, building, weather, db_url) -> None:
     """Actions recommandées par bâtiment, classées par € gagnés par € dépensés."""
     lang, fr = _lang(ctx), _lang(ctx) == "fr"
-    try:
-        store = open_store(db_url)
-        out = _recommend(store, lang, building=building, weather=weather)
-        tracked = _tracked_status(store)
-    except SobrieteError as exc:
-        fail(exc, lang)
+    out, tracked = _recommend(ctx, db_url, building=building, weather=weather)
     for code, recs in out.ranked.items():
         title = f"{code} : actions recommandées" if fr else f"{code}: recommended actions"
         console.print(recommendations_table(recs, title, lang, tracked, with_building=False))
@@ -119,12 +121,7 @@ def list_(ctx, building, weather, db_url) -> None:
 def rank_(ctx, commune, by, weather, db_url) -> None:
     """Classe les actions de tous les bâtiments d'une commune."""
     lang, fr = _lang(ctx), _lang(ctx) == "fr"
-    try:
-        store = open_store(db_url)
-        out = _recommend(store, lang, commune=commune, weather=weather)
-        tracked = _tracked_status(store)
-    except SobrieteError as exc:
-        fail(exc, lang)
+    out, tracked = _recommend(ctx, db_url, commune=commune, weather=weather)
     recs = rank([r for rs in out.ranked.values() for r in rs],
                 "eur_per_eur" if by == "eur" else "co2_per_eur")
     where = commune or ("toutes communes" if fr else "all communes")
@@ -187,12 +184,14 @@ def status(ctx, building, action, status, note, db_url) -> None:
 @click.option("--building", default=None)
 @click.option("--action", default=None)
 @click.option("--refresh", is_flag=True, help="Remesure même si un résultat existe.")
+@click.option("--until", callback=_date, default=None,
+              help="Arrête la mesure avant ce jour (fermeture, autre action) ; implique --refresh.")
 @click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.90,
               show_default=True)
 @click.option("--weather", multiple=True, callback=_weather, metavar="KEY|BUILDING=KEY")
 @_db_option
 @click.pass_context
-def realised(ctx, building, action, refresh, confidence, weather, db_url) -> None:
+def realised(ctx, building, action, refresh, until, confidence, weather, db_url) -> None:
     """Économies estimées et mesurées (IPMVP option C) côte à côte, par action réalisée."""
     lang = _lang(ctx)
     try:
@@ -201,8 +200,8 @@ def realised(ctx, building, action, refresh, confidence, weather, db_url) -> Non
             todo = [t for t in load_tracked(conn, building=building, action=action)
                     if t.status == "done"]
         shown = [measure_realised(store, t.building_code, t.action_code,
-                                  confidence=confidence, weather=weather)
-                 if refresh or t.realised is None else t for t in todo]
+                                  confidence=confidence, until=until, weather=weather)
+                 if refresh or until or t.realised is None else t for t in todo]
     except SobrieteError as exc:
         fail(exc, lang)
     if not shown:

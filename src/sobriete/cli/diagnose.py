@@ -24,6 +24,8 @@ from sobriete.services.store.findings import (
     set_finding_status,
 )
 
+STATUS_FR = {"open": "ouvert", "dismissed": "écarté"}
+
 
 def label(key: str, lang: str, default: str) -> str:
     """A shared label (``reporting.i18n``) or ``default`` when the table has none."""
@@ -125,8 +127,9 @@ def findings_table(found: list[StoredFinding], lang: str) -> None:
                   "Findings (ranked by EUR wasted per year)")
     for c in (("#", "#"), ("Constat", "Finding"), ("€/an", "EUR/yr"), ("kWh/an", "kWh/yr"),
               ("Confiance", "Confidence")):
-        table.add_column(c[0] if fr else c[1], justify="left" if c[0] == "Constat" else "right")
-    table.add_column("Message", ratio=1, min_width=40)
+        table.add_column(c[0] if fr else c[1], justify="left" if c[0] == "Constat" else "right",
+                         max_width=26 if c[0] == "Constat" else None)
+    table.add_column("Message", ratio=1, min_width=30)
     for i, s in enumerate(shown, 1):
         f, w = s.finding, s.finding.waste
         eur = w.eur_per_year if w else None
@@ -180,8 +183,7 @@ def print_finding(s: StoredFinding, lang: str) -> None:
          f"{f.start_utc:%Y-%m-%d %H:%M} → {f.end_utc:%Y-%m-%d %H:%M} UTC"),
         ("Confiance" if fr else "Confidence", confidence(f, lang)),
         ("Détecteur" if fr else "Detector", f"{f.detector} v{f.detector_version}"),
-        ("Statut" if fr else "Status", s.status + ("" if s.seen_last else (
-            " — non revu au dernier diagnostic" if fr else " — not seen by the last diagnosis"))),
+        ("Statut" if fr else "Status", _status(s, lang)),
         ("Message", f.message_fr if fr else f.message_en),
         ("Données" if fr else "Data", f"{ev.n_points} points, {ev.data_start_utc:%Y-%m-%d} → "
                                       f"{ev.data_end_utc:%Y-%m-%d}"),
@@ -211,9 +213,19 @@ def print_finding(s: StoredFinding, lang: str) -> None:
     console.print(table)
 
 
+def _status(s: StoredFinding, lang: str) -> str:
+    fr = lang == "fr"
+    text = STATUS_FR.get(s.status, s.status) if fr else s.status
+    if not s.seen_last:
+        text += " — non revu au dernier diagnostic" if fr else " — not seen by the last diagnosis"
+    return text
+
+
 def _scalar(v, lang: str) -> str:
+    if isinstance(v, bool):
+        return ("oui" if v else "non") if lang == "fr" else ("yes" if v else "no")
     if isinstance(v, float):
-        return num(v, lang, 0 if abs(v) >= 100 else 2)
+        return num(v, lang, 0 if abs(v) >= 100 else 2 if abs(v) >= 1 else 3)
     return "—" if v is None else str(v)
 
 
