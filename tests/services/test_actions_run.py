@@ -24,6 +24,7 @@ def test_realised_savings_recover_a_known_step_within_their_interval(b0_step_sto
     store, true_saving = b0_step_store
     mark_action(store, "b0", "schedule_fix", "in_progress")
     t = mark_action(store, "b0", "schedule_fix", done_date=date(2019, 1, 1), note="horloge GTB")
+    mark_action(store, "b0", "schedule_fix", done_date=date(2019, 1, 1))  # again: no change
     assert (t.status, t.done_date, t.estimated) == ("done", date(2019, 1, 1), None)
     t = measure_realised(store, "b0", "schedule_fix")
     r = t.realised

@@ -113,7 +113,8 @@ def save_status(conn: Connection, code: str, action: str, status: str, *,
                 done_date: date | None, note: str | None,
                 estimated: dict[str, Any] | None) -> TrackedAction:
     """Set an action's status (creating its row), append the change to its history, in the
-    caller's transaction. A new done date makes a stored realised saving stale: it is cleared."""
+    caller's transaction. Marking it again as it is changes nothing (no event, the first
+    estimate stays). A new done date makes a stored realised saving stale: it is cleared."""
     bid = building_id(conn, code)
     now = datetime.now(UTC)
     row = conn.execute(select(S.tracked_action).where(
@@ -130,6 +131,8 @@ def save_status(conn: Connection, code: str, action: str, status: str, *,
         old = None
     else:
         action_id, old = row["id"], row["status"]
+        if (old, row["done_date"]) == (status, done_date) and note in (None, row["note"]):
+            return load_tracked(conn, building=code, action=action)[0]  # nothing changes
         if row["done_date"] != done_date:
             values["realised_json"] = None
         conn.execute(update(S.tracked_action).where(S.tracked_action.c.id == action_id)
