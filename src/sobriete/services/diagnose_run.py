@@ -1,8 +1,9 @@
-"""Diagnosis of the estate: every meter's hourly data through the detectors, findings stored.
+"""Diagnosis of the estate: every meter's hourly data and every zone's temperatures through
+the detectors, findings stored.
 
-For each meter (or a chosen building or meters) the analysis window [start, end) defaults to
-the last 12 full months of its building's data; the ``change.reference_days`` before it are
-the reference history the change rules compare with. Findings are written one transaction per
+For each building (or a chosen building, or chosen meters) the analysis window [start, end)
+defaults to the last 12 full months of the building's data; the ``change.reference_days``
+before it are the reference history the change rules compare with. Findings are written one transaction per
 building, upserted by key (``store.findings``): a re-run on the same data changes nothing and
 duplicates nothing. A meter that cannot be diagnosed fails alone, with the reason, and its
 stored findings are left as they were (nobody looked at them again). The job is measured in
