@@ -3,11 +3,11 @@ the detectors, findings stored.
 
 For each building (or a chosen building, or chosen meters) the analysis window [start, end)
 defaults to the last 12 full months of the building's data; the ``change.reference_days``
-before it are the reference history the change rules compare with. Findings are written one transaction per
-building, upserted by key (``store.findings``): a re-run on the same data changes nothing and
-duplicates nothing. A meter that cannot be diagnosed fails alone, with the reason, and its
-stored findings are left as they were (nobody looked at them again). The job is measured in
-the footprint ledger.
+before it are the reference history the change rules compare with. Findings are written one
+transaction per building, upserted by key (``store.findings``): a re-run on the same data
+changes nothing and duplicates nothing. A series that cannot be diagnosed fails alone, with
+the reason, and its stored findings are left as they were (nobody looked at them again). The
+job is measured in the footprint ledger.
 """
 
 from __future__ import annotations
