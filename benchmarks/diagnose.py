@@ -13,6 +13,8 @@ of every meter-year, goes through the product's ``diagnose_meter`` and the two g
 detectors (``benchmarks/diag/generic.py``: rolling z-score, IsolationForest); scores in
 ``benchmarks/diag/scoring.py``. ``--quick``: building b4, year 2017, one trial (< 2 min).
 ``--standin`` replaces the product's detectors by a trivial stand-in (harness check only).
+To score the committed detectors while someone edits the working tree:
+``git archive HEAD src | tar -x -C /tmp/head && PYTHONPATH=/tmp/head/src python -m ...``.
 
 Writes the JSON (per fault type x magnitude precision/recall/F1, waste errors, false alarms
 per building-month, runtime per meter-year, for each detector) and prints markdown tables.
@@ -186,7 +188,7 @@ def summarise(runs: list[dict]) -> dict:
     injected = [r for r in runs if r["fault_type"] is not None and r.get("truth")]
     out: dict = {"scores": {}, "false_alarms": {}, "covid_2020": {}, "runtime": {},
                  "crashes": {}, "clean_findings": {}}
-    per_run: list[dict] = []
+    per_run: dict = {}
     for det in DETECTORS:
         cells: dict = defaultdict(list)
         by_fuel: dict = defaultdict(list)
@@ -198,13 +200,14 @@ def summarise(runs: list[dict]) -> dict:
             cells[(r["fault_type"], r["magnitude"])].append(s)
             if r["magnitude"] >= MIN_TARGET_MAG:
                 by_fuel[(r["fault_type"], r["fuel"])].append(s)
-            per_run.append({"key": r["key"], "fault_type": r["fault_type"],
-                            "magnitude": r["magnitude"], "trial": r["trial"], "detector": det,
-                            "start_utc": r["truth"]["start_utc"],
-                            "end_utc": r["truth"]["end_utc"],
-                            **{k: s[k] for k in ("detected", "true_kwh", "est_kwh", "rel_err",
-                                                 "net_rel_err", "fp", "fp_new",
-                                                 "other_kinds_in_window")}})
+            row = per_run.setdefault((r["key"], r["fault_type"], r["magnitude"], r["trial"]), {
+                "key": r["key"], "fault_type": r["fault_type"], "magnitude": r["magnitude"],
+                "trial": r["trial"], "start_utc": r["truth"]["start_utc"],
+                "end_utc": r["truth"]["end_utc"], "true_kwh": s["true_kwh"]})
+            row[det] = {"detected": s["detected"], "est_kwh": s["est_kwh"], "fp": s["fp"],
+                        "fp_new": s["fp_new"]}
+            if det == "ours":
+                row[det]["other_kinds_in_window"] = s["other_kinds_in_window"]
         table: dict = {}
         for ft in FAULT_TYPES:
             row = {}
@@ -252,7 +255,7 @@ def summarise(runs: list[dict]) -> dict:
         {"key": c["key"], **{k: v for k, v in e.to_dict().items() if k != "detector"},
          "detector": e.detector}
         for c in sorted(clean.values(), key=lambda c: c["key"]) for e in _eps(c, "ours")]
-    out["per_run"] = per_run
+    out["per_run"] = list(per_run.values())
     out["not_injectable"] = sorted({(r["key"], r["fault_type"], r["trial"],
                                      r.get("not_injectable"))
                                     for r in runs if r["fault_type"] and not r.get("truth")})
@@ -408,22 +411,40 @@ def _git(*args: str) -> str:
 
 
 def provenance(standin: bool) -> dict:
+    import sobriete
     from sobriete.analytics.diagnostics import DETECTOR_VERSIONS, METER_DETECTORS
 
     diag = "src/sobriete/analytics/diagnostics"
+    src = Path(sobriete.__file__).resolve().parents[1]
+    here = src == ROOT / "src"
     return {
         "commit": _git("rev-parse", "--short", "HEAD"),
         "diagnostics_last_commit": _git("log", "-1", "--format=%h %s", "--", diag),
-        "diagnostics_uncommitted_changes": bool(_git("status", "--porcelain", "--", diag)),
+        # PYTHONPATH=<export of HEAD>/src runs the committed detectors while they are edited
+        "sobriete_imported_from": "working tree" if here else str(src),
+        "diagnostics_uncommitted_changes": (bool(_git("status", "--porcelain", "--", diag))
+                                            if here else None),
         "meter_detectors": ["benchmark_standin"] if standin else list(METER_DETECTORS),
         "detector_versions": dict(DETECTOR_VERSIONS),
     }
 
 
+def _round(x):
+    return round(x, 4) if isinstance(x, float) else x
+
+
 def _write(doc: dict, path: Path) -> None:
+    """Indented JSON, with the per-run detail one compact line per run (kept readable in
+    diffs, a fraction of the size)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [{k: ({kk: _round(vv) for kk, vv in v.items()} if isinstance(v, dict)
+                 else _round(v)) for k, v in r.items()} for r in doc.get("per_run", [])]
+    text = json.dumps({**doc, "per_run": "__PER_RUN__"}, indent=1, default=str)
+    lines = ",\n  ".join(json.dumps(r, default=str, separators=(",", ":")) for r in rows)
+    text = text.replace('"__PER_RUN__"', "[\n  " + lines + "\n ]" if rows else "[]")
+    json.loads(text)  # still valid JSON
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=1, default=str))
+    tmp.write_text(text)
     tmp.replace(path)
 
 

@@ -168,7 +168,7 @@ def holiday_heating(ctx: Context, m: float, rng: np.random.Generator, trial: int
              if float(temps.reindex(pd.DatetimeIndex(r)).mean()) < HOLIDAY_MAX_C
              and has_data(r) and set_back(r)]
     if trial >= len(cands):
-        raise NotInjectable(f"{len(cands)} cold declared closure(s) of two days or more where "
+        raise NotInjectable(f"{len(cands)} cold declared closure(s) with data where "
                             f"the real building is set back, trial {trial}")
     chosen = cands[(offset + trial) % len(cands)]
     x = ctx.energy.to_numpy(dtype=float)
