@@ -111,7 +111,9 @@ def test_weekend_operation_is_found_per_weekend():
             local.normalize().tz_localize(None) <= sat + pd.Timedelta(days=1))
         e[d & (local.hour >= 8) & (local.hour < 19)] += 40.0
     found = [f for f in diagnose_meter(_series(e)) if f.kind is FindingKind.WEEKEND_USE]
-    assert len(found) == 3
+    # two consecutive weekends are one run of weekend operation, the third stands alone
+    assert [(f.evidence.values["days"]) for f in found] == [9 - 5, 2]
+    assert found[0].start_utc.date() == date(2022, 3, 4)  # local midnight, in UTC
 
 
 def test_step_change_against_the_reference():
@@ -144,6 +146,9 @@ def test_summer_heating_on_a_gas_meter():
     found = diagnose_meter(_series(g, kind=MeterKind.GAS))
     hot = [f for f in found if f.kind is FindingKind.SUMMER_HEATING]
     assert hot, _kinds(found)
+    # one fault, one finding: the warm weekends and the weekly totals are not listed again
+    assert not _kinds(found) & {FindingKind.WEEKEND_USE, FindingKind.STEP_CHANGE,
+                                FindingKind.DRIFT}, _kinds(found)
     assert sum(f.waste.kwh_observed for f in hot) == pytest.approx(3.0 * summer.sum(), rel=0.3)
 
 

@@ -68,7 +68,8 @@ def _changes(rel: pd.Series, sigma: float, settings: DiagnosticSettings,
         while i < j - 1 and segs[i][2] - base < 0.5 * min_jump:
             base, i = segs[i][2], i + 1
         a, b = segs[i][0], segs[j - 1][1]
-        out.append((r.index[a], r.index[b - 1], float(r.iloc[a:b].mean()) - base, base, b - a))
+        out.append((r.index[a], r.index[b - 1], float(r.iloc[a:b].mean()) - base, base, b - a,
+                    segs[j - 1][2] - base))
         i = j
     return out
 
@@ -182,24 +183,27 @@ def detect_changes(series: MeterSeries, settings: DiagnosticSettings,
     d_rel = (days["energy_kwh"] / days["expected_kwh"].where(days["expected_kwh"] > 0) - 1.0)[
         days["analysed"]]
     steps = []
-    for first, last, jump, base, n in _changes(rel[analysed], sigma, settings, c.min_step_ratio):
-        last = min(last + pd.Timedelta(days=6), days.index[-1])
-        # Relative to a small expected (gas in summer) a jump can be large and worthless.
-        kwh_day = jump * float(days.loc[first:last, "expected_kwh"].mean())
-        big = kwh_day >= 0.5 * c.min_step_ratio * mean_daily
+    for first, last, jump, base, n, peak in _changes(rel[analysed], sigma, settings,
+                                                     c.min_step_ratio):
         # A "rise" from almost nothing is a meter or a system coming back, not a step.
-        big = big and 1.0 + base >= _MIN_LEVEL_BEFORE
-        if 7 * n >= c.min_step_days and jump >= c.min_step_ratio and big:
-            first, last = _refine(d_rel, first, last, base)
-            shape, begin = _shape(d_rel - base, first, last)
+        if 7 * n < c.min_step_days or 1.0 + base < _MIN_LEVEL_BEFORE:
+            continue
+        last = min(last + pd.Timedelta(days=6), days.index[-1])
+        first, last = _refine(d_rel, first, last, base)
+        shape, begin = _shape(d_rel - base, first, last)
+        # A drift is judged by where it has got to, a step by its mean height.
+        size = max(jump, peak) if shape == "drift" else jump
+        # Relative to a small expected (gas in summer) a jump can be large and worthless.
+        kwh_day = size * float(days.loc[first:last, "expected_kwh"].mean())
+        if size >= c.min_step_ratio and kwh_day >= 0.5 * c.min_step_ratio * mean_daily:
             steps.append((shape, begin, last, jump, base))
     nights, n_mean = _night_residuals(series, settings)
     bases = []
     if np.isfinite(n_mean) and n_mean > 0:
         n_rel, n_an = _weekly(nights["night_kw"], nights["expected_kw"], nights["analysed"])
         n_sigma = _inflated(robust_sigma(n_rel[~n_an]), D._lag1(n_rel[~n_an]))
-        for first, last, jump, base, n in _changes(n_rel[n_an], n_sigma, settings,
-                                                    c.base_load_increase_ratio):
+        for first, last, jump, base, n, _ in _changes(n_rel[n_an], n_sigma, settings,
+                                                       c.base_load_increase_ratio):
             last = min(last + pd.Timedelta(days=6), nights.index[-1])
             if (7 * n >= c.min_step_days and jump >= c.base_load_increase_ratio
                     and 1.0 + base >= _MIN_LEVEL_BEFORE):
@@ -317,3 +321,4 @@ def _base_finding(series, settings, nights, n_mean, first, last, level_kw, base,
                                  2.0, c.base_load_increase_ratio),
                    detector="change", version=DETECTOR_VERSIONS["change"], ev=ev, wst=wst,
                    fr=fr, en=en, actions=("base_load_hunt", "schedule_fix", "bacs_class_b"))
+

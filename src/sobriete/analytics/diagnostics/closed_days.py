@@ -1,11 +1,13 @@
 """Closed days used as workdays: weekends, public and school holidays, declared closures.
 
-Each run of consecutive closed days (a weekend, a holiday fortnight, a closure) is one episode;
+Each run of consecutive closed days (a holiday fortnight, a closure, a weekend) is one episode;
 its consumption is compared with the building's own closed-day level at the same outdoor
-temperature (``daily.daily_reference``). An episode is reported when the excess is both large
-(``min_excess_ratio`` of the expected) and unusual (``min_excess_sigma`` σ of a sum of that many
-days). The waste is the measured excess of the episode, not extrapolated: the findings of a
-year add up to that year's waste.
+temperature (``daily.daily_reference``). A holiday episode is reported when the excess is both
+large (``min_excess_ratio`` of the expected) and unusual (``min_excess_sigma`` σ of a sum of
+that many closed days); plain weekends are tested the same way over runs of consecutive
+weekends, so that weekend operation lasting several weeks is seen even when one weekend alone
+is within the noise. The waste is the measured excess of the episode, not extrapolated: the
+findings of a year add up to that year's waste.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ _LABEL_EN = {"weekend": "the weekend", "closed_weekday": "the closed weekday",
              "closure": "the declared closure"}
 # Z of a two-sided 90 % interval, for the waste interval.
 _Z90 = 1.645
+_MAX_RUN_WEEKENDS = 8  # longest run of weekends tested as one
 
 
 def detect_closed_days(series: MeterSeries, settings: DiagnosticSettings,
@@ -41,26 +44,68 @@ def detect_closed_days(series: MeterSeries, settings: DiagnosticSettings,
     if n_closed < s.min_closed_days:
         return []  # the closed-day level is unknown: nothing to compare with
     out: list[Finding] = []
+    weekends: list[tuple] = []
     for first, last in D.episodes(closed):
         ep = days.loc[first:last]
         ex = D.excess(ep)
         if ex.n_days == 0 or ex.expected_kwh <= 0:
             continue
-        z = D.significance(ref, ex)
-        if ex.ratio < s.min_excess_ratio or z < s.min_excess_sigma:
-            continue
         types = ep["day_type"].tolist()
         holiday = [t for t in types if t in _HOLIDAYS]
-        kind = FindingKind.HOLIDAY_USE if holiday else FindingKind.WEEKEND_USE
-        label = max(set(holiday), key=holiday.count) if holiday else types[0]
-        out.append(_finding(series, settings, ref, kind, label, first, last, ex, z))
+        if not holiday:
+            weekends.append((first, last, ex))
+            continue
+        z = D.significance(ref, ex, closed=True)
+        if ex.ratio >= s.min_excess_ratio and z >= s.min_excess_sigma:
+            label = max(set(holiday), key=holiday.count)
+            out.append(_finding(series, settings, ref, FindingKind.HOLIDAY_USE, label, first,
+                                last, ex, z))
+    for i, j, ex, z in _weekend_runs(ref, weekends, settings):
+        out.append(_finding(series, settings, ref, FindingKind.WEEKEND_USE, "weekend",
+                            weekends[i][0], weekends[j][1], ex, z))
     return out
+
+
+def _weekend_runs(ref: D.DailyReference, weekends: list[tuple],
+                  settings: DiagnosticSettings) -> list[tuple[int, int, D.Excess, float]]:
+    """Runs of consecutive weekends whose summed excess passes both thresholds, best first,
+    not overlapping. One weekend of 2 days is a weak test; weekend operation usually lasts
+    (a schedule left in "occupied"), and summing the weekends of the run gives it the power to
+    be seen. Weekends are 5 days apart, so their residuals are treated as independent."""
+    s = settings.schedule
+    n = len(weekends)
+    if n == 0:
+        return []
+    exc = np.array([w[2].excess_kwh for w in weekends])
+    exp_ = np.array([w[2].expected_kwh for w in weekends])
+    act = np.array([w[2].actual_kwh for w in weekends])
+    var = np.array([ref.sum_sigma(w[2].n_days, closed=True) ** 2 for w in weekends])
+    days_ = np.array([w[2].n_days for w in weekends])
+    cands = []
+    for i in range(n):
+        for j in range(i, min(n, i + _MAX_RUN_WEEKENDS)):
+            if (weekends[j][0] - weekends[i][1]).days > 7 * (j - i):
+                break  # a gap (holiday, missing data) ends a run
+            e, x = exc[i:j + 1].sum(), exp_[i:j + 1].sum()
+            z = e / np.sqrt(var[i:j + 1].sum()) if var[i:j + 1].sum() > 0 else 0.0
+            if x > 0 and e / x >= s.min_excess_ratio and z >= s.min_excess_sigma:
+                cands.append((z, i, j))
+    taken = np.zeros(n, bool)
+    out = []
+    for z, i, j in sorted(cands, reverse=True):
+        if taken[i:j + 1].any():
+            continue
+        taken[i:j + 1] = True
+        ex = D.Excess(float(act[i:j + 1].sum()), float(exp_[i:j + 1].sum()),
+                      int(days_[i:j + 1].sum()))
+        out.append((i, j, ex, float(z)))
+    return sorted(out, key=lambda r: r[0])
 
 
 def _finding(series, settings, ref, kind, label, first, last, ex: D.Excess, z: float) -> Finding:
     s = settings.schedule
     start, end = D.local_day_bounds(series, first, last)
-    half = _Z90 * ref.sum_sigma(ex.n_days) / ex.excess_kwh
+    half = _Z90 * ref.sum_sigma(ex.n_days, closed=True) / ex.excess_kwh
     rows = series.energy_kwh[(series.energy_kwh.index >= start) & (series.energy_kwh.index < end)]
     ev = evidence(
         series, rows, plot="daily_vs_temperature",

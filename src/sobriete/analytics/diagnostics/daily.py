@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sobriete.analytics.calendar import DayType
 from sobriete.analytics.diagnostics.base import MeterSeries
 from sobriete.analytics.diagnostics.settings import DiagnosticSettings
 from sobriete.analytics.mv.changepoint import ChangePointModel, ChangePointSettings
@@ -28,6 +29,7 @@ from sobriete.analytics.mv.events import robust_sigma
 _SPLITS = ("occupancy", "season_occupancy")
 # Stand-in temperature when no weather exists: the model then learns levels per day group.
 _NO_WEATHER_TEMP_C = 15.0
+_SIGMA_FLOOR_SHARE = 0.02  # of the mean daily use: the smallest daily noise assumed
 
 
 @dataclass(frozen=True)
@@ -40,18 +42,22 @@ class DailyReference:
     source: str  # "reference" (history before the window) or "window" (the window itself)
     model: dict  # the baseline's parameters, for the evidence
     warnings: tuple[str, ...]
+    sigma_closed_kwh: float | None = None  # the same over closed days only (quieter)
+    sigma_floor_kwh: float = 0.0  # the smallest daily noise assumed for this meter
 
     @property
     def analysed(self) -> pd.DataFrame:
         return self.days[self.days["analysed"]]
 
-    def sum_sigma(self, n_days: int) -> float:
-        """σ of a sum of ``n_days`` consecutive daily residuals under AR(1)."""
+    def sum_sigma(self, n_days: int, closed: bool = False) -> float:
+        """σ of a sum of ``n_days`` consecutive daily residuals under AR(1); ``closed``: of
+        closed days, whose residuals are quieter than workdays'."""
         if n_days <= 0:
             return float("nan")
         k = np.arange(1, n_days)
         var = n_days + 2.0 * np.sum((n_days - k) * self.rho ** k)
-        return float(self.sigma_kwh * np.sqrt(max(var, 1.0)))
+        sigma = self.sigma_closed_kwh if closed and self.sigma_closed_kwh else self.sigma_kwh
+        return float(sigma * np.sqrt(max(var, 1.0)))
 
 
 def _lag1(r: pd.Series) -> float:
@@ -90,14 +96,29 @@ def daily_reference(series: MeterSeries, settings: DiagnosticSettings) -> DailyR
     days["expected_kwh"] = pred["predicted_kwh"]
     days["residual_kwh"] = days["energy_kwh"] - days["expected_kwh"]
     ref_res = days.loc[in_ref, "residual_kwh"]
-    sigma = robust_sigma(ref_res)
-    if not np.isfinite(sigma) or sigma <= 0:
-        sigma = float(ref_res.std()) if ref_res.notna().sum() > 2 else float("nan")
+    # A meter reading 0 most days (a boiler off in summer) has a MAD of 0: below a small share
+    # of its mean use, noise is resolution, not a reason to call every excess infinite.
+    floor = _SIGMA_FLOOR_SHARE * float(days.loc[in_ref, "energy_kwh"].mean())
+    sigma = _sigma(ref_res, floor)
+    closed = days["day_type"] != DayType.WORKDAY.value
+    sigma_closed = _sigma(days.loc[in_ref & closed, "residual_kwh"], floor)
     warnings += [w.message_en for w in fit.warnings if w.level != "info"]
-    return DailyReference(days, float(sigma), _lag1(ref_res), source,
+    return DailyReference(days, sigma, _lag1(ref_res), source,
                           {"model": model.name, "split": model.split, "feature": model.feature,
                            "reference_days": int(in_ref.sum())},
-                          tuple(warnings))
+                          tuple(warnings), sigma_closed,
+                          floor if np.isfinite(floor) else 0.0)
+
+
+def _sigma(residuals: pd.Series, floor: float) -> float:
+    """Robust σ (MAD), the standard deviation when the MAD is 0, never below ``floor``."""
+    r = residuals.dropna()
+    if len(r) < 10:
+        return float("nan")
+    sigma = robust_sigma(r)
+    if not np.isfinite(sigma) or sigma <= 0:
+        sigma = float(r.std())
+    return float(max(sigma, floor)) if np.isfinite(floor) else float(sigma)
 
 
 def episodes(mask: pd.Series, max_gap_days: int = 0) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
@@ -145,9 +166,9 @@ def excess(days: pd.DataFrame) -> Excess:
     return Excess(float(d["energy_kwh"].sum()), float(d["expected_kwh"].sum()), int(ok.sum()))
 
 
-def significance(ref: DailyReference, ex: Excess) -> float:
+def significance(ref: DailyReference, ex: Excess, closed: bool = False) -> float:
     """Excess in σ of a sum of that many consecutive days (AR(1))."""
-    s = ref.sum_sigma(ex.n_days)
+    s = ref.sum_sigma(ex.n_days, closed)
     return ex.excess_kwh / s if s > 0 and np.isfinite(s) else 0.0
 
 

@@ -52,7 +52,9 @@ def detect_heating_season(series: MeterSeries, settings: DiagnosticSettings,
     days["base_kwh"] = base
     dev = (days["energy_kwh"] - days["base_kwh"])[warm]
     sigma = robust_sigma(dev - dev.groupby(workday[warm]).transform("median"))
-    if not np.isfinite(sigma) or sigma <= 0:
+    # A boiler off all summer reads 0 every warm day (MAD 0): use the daily noise floor.
+    sigma = max(sigma if np.isfinite(sigma) else 0.0, ref.sigma_floor_kwh)
+    if not sigma > 0:
         return []
     analysed = days[days["analysed"]]
     in_season = _in_season(analysed.index, h.season_start_mmdd, h.season_end_mmdd,

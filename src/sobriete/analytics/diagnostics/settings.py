@@ -130,7 +130,9 @@ class ChangeSettings(_Settings):
     )
     cusum_k: float = Field(0.5, gt=0, le=5, description="[σ] CUSUM allowance (half the "
                            "smallest shift worth detecting)")
-    cusum_h: float = Field(8.0, gt=0, le=50, description="[σ] CUSUM decision limit")
+    cusum_h: float = Field(5.0, gt=0, le=50, description="[σ] CUSUM decision limit, on "
+                           "weekly residuals (5: about one false alarm in 470 weeks of "
+                           "independent noise, Siegmund's approximation)")
     min_step_ratio: float = Field(
         0.10, ge=0, le=10,
         description="[ratio] a step is reported when the mean daily change is at least this share "
