@@ -32,6 +32,7 @@ from sobriete.domain.findings import Finding, FindingKind
 
 _Z90 = 1.645
 _MIN_LEVEL_BEFORE = 0.25  # share of the reference the level before a change must reach
+_QUIET_WEEK_SHARE = 0.25  # of the median weekly expectation: below, a week is not tested
 
 
 def _inflated(sigma: float, rho: float) -> float:
@@ -84,7 +85,9 @@ def _weekly(actual: pd.Series, expected: pd.Series,
     g = pd.DataFrame({"a": actual.where(ok), "e": expected.where(ok), "n": ok,
                       "an": analysed.astype(bool)}).groupby(wk)
     a, e, n = g["a"].sum(), g["e"].sum(), g["n"].sum()
-    rel = (a / e - 1.0).where(n >= 4)
+    # Weeks expected to use next to nothing (a boiler in summer) give residuals of -100 % and
+    # more that would swamp the noise estimate of the weeks that matter; they are left out.
+    rel = (a / e - 1.0).where((n >= 4) & (e >= _QUIET_WEEK_SHARE * e[n >= 4].median()))
     rel.index = rel.index.start_time
     an = g["an"].all()
     an.index = rel.index
@@ -195,7 +198,9 @@ def detect_changes(series: MeterSeries, settings: DiagnosticSettings,
         size = max(jump, peak) if shape == "drift" else jump
         # Relative to a small expected (gas in summer) a jump can be large and worthless.
         kwh_day = size * float(days.loc[first:last, "expected_kwh"].mean())
-        if size >= c.min_step_ratio and kwh_day >= 0.5 * c.min_step_ratio * mean_daily:
+        # A rise that stays below the reference is a recovery (after a closure), not waste.
+        above = base + size > 0.0
+        if size >= c.min_step_ratio and kwh_day >= 0.5 * c.min_step_ratio * mean_daily and above:
             steps.append((shape, begin, last, jump, base))
     nights, n_mean = _night_residuals(series, settings)
     bases = []
@@ -206,7 +211,7 @@ def detect_changes(series: MeterSeries, settings: DiagnosticSettings,
                                                        c.base_load_increase_ratio):
             last = min(last + pd.Timedelta(days=6), nights.index[-1])
             if (7 * n >= c.min_step_days and jump >= c.base_load_increase_ratio
-                    and 1.0 + base >= _MIN_LEVEL_BEFORE):
+                    and 1.0 + base >= _MIN_LEVEL_BEFORE and base + jump > 0.0):
                 n_drel = (nights["night_kw"] / nights["expected_kw"] - 1.0)[nights["analysed"]]
                 first, last = _refine(n_drel, first, last, base)
                 span = nights.loc[first:last]
