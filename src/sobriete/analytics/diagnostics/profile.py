@@ -58,6 +58,16 @@ def _result(series, settings, kind, f, rows, excess_kwh, half, values, reference
                    ev=ev, wst=wst, fr=fr, en=en, actions=actions)
 
 
+def _night_and_occupied_kw(f: pd.DataFrame, night: np.ndarray,
+                           occ: np.ndarray) -> tuple[float, float] | None:
+    """Mean power [kW] of the night and occupied hours, None when either is too thin."""
+    if night.sum() < _MIN_HOURS or occ.sum() < _MIN_HOURS:
+        return None
+    e = f["energy_kwh"].to_numpy()
+    p_night, p_occ = float(e[night].mean()), float(e[occ].mean())
+    return (p_night, p_occ) if p_occ > 0 else None
+
+
 def _score(margin: float) -> float:
     return float(np.clip(0.5 + 0.5 * np.tanh(margin - 1.0), 0.0, 1.0))
 
@@ -68,12 +78,10 @@ def base_load_high(series: MeterSeries, settings: DiagnosticSettings) -> list[Fi
     s = settings.schedule
     f = _window(series)
     night, occ = _night(f, settings), f["occupied"].to_numpy()
-    if night.sum() < _MIN_HOURS or occ.sum() < _MIN_HOURS:
+    powers = _night_and_occupied_kw(f, night, occ)
+    if powers is None:
         return []
-    e = f["energy_kwh"].to_numpy()
-    p_night, p_occ = float(e[night].mean()), float(e[occ].mean())
-    if p_occ <= 0:
-        return []
+    p_night, p_occ = powers
     ratio = p_night / p_occ
     activity = series.building.activity.value
     typical = s.typical_closed_ratio.get(activity, s.typical_closed_ratio["other"])
@@ -166,12 +174,10 @@ def no_setback(series: MeterSeries, settings: DiagnosticSettings) -> list[Findin
     daily_t = f.groupby("local_date")["temp_air_c"].transform("mean").to_numpy()
     cold = daily_t < s.setback_cold_temp_c
     night, occ = _night(f, settings) & cold, f["occupied"].to_numpy() & cold
-    if night.sum() < _MIN_HOURS or occ.sum() < _MIN_HOURS:
+    powers = _night_and_occupied_kw(f, night, occ)
+    if powers is None:
         return []
-    e = f["energy_kwh"].to_numpy()
-    p_night, p_occ = float(e[night].mean()), float(e[occ].mean())
-    if p_occ <= 0:
-        return []
+    p_night, p_occ = powers
     ratio = p_night / p_occ
     if ratio < s.setback_max_ratio:
         return []
