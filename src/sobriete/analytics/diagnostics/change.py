@@ -1,14 +1,16 @@
 """Sustained changes against the building's own reference: steps, drifts, base-load increases.
 
-Daily residuals (actual - the reference baseline, ``daily.daily_reference``) go through a
-tabular CUSUM (``mv.events.cusum``) with the reference's σ inflated for autocorrelation.
-Segments whose mean residual is an increase of at least ``min_step_ratio`` of the expected use
-and last ``min_step_days`` are changes; adjacent increasing segments are one change. Each change
-is then told apart as a step (a jump) or a drift (a ramp) by which of the two shapes fits the
-residuals better. The same machinery on the closed-hours (night) power finds base-load
-increases; when a daily step is no more than the night increase over the closed hours, the base
-load explains it and only the base-load finding is kept (and the other way round).
-Only increases are findings: a decrease is a saving or a non-routine event, handled by M&V.
+Weekly relative residuals (Σ actual / Σ expected − 1, the expected from the reference baseline
+``daily.daily_reference``) go through a tabular CUSUM (``mv.events.cusum``) with the
+reference weeks' σ inflated for autocorrelation. Consecutive rising CUSUM levels are one
+change, measured against the level before it; a change lasting ``min_step_days`` whose new
+level is above the reference is kept, its boundaries refined to the day, and told apart as a
+step (a jump, judged by its mean height) or a drift (a ramp, judged by where it got to) by
+which shape fits the daily residuals better. The same machinery on the closed-hours (night)
+power finds base-load increases; when a daily step is no more than the night increase over the
+closed hours, the base load explains it and only the base-load finding is kept (and the other
+way round). Only increases are findings: a decrease is a saving or a non-routine event,
+handled by M&V.
 """
 
 from __future__ import annotations
@@ -42,9 +44,10 @@ def _inflated(sigma: float, rho: float) -> float:
 def _changes(rel: pd.Series, sigma: float, settings: DiagnosticSettings,
              min_jump: float) -> list[tuple]:
     """Increases of a relative residual series (actual / expected - 1): (first, last, jump,
-    base) where ``base`` is the level before the change and ``jump`` the mean level of the
-    change minus it. CUSUM segments are levels; consecutive rising levels are one change (a
-    drift climbs in stairs), measured against the level before the first rise, so that a
+    base, n, peak) where ``base`` is the level before the change, ``jump`` the mean level of
+    the change minus it, ``n`` its number of rows and ``peak`` its last level minus ``base``.
+    CUSUM segments are levels; consecutive rising levels are one change (a drift climbs in
+    stairs), measured against the level before the first rise, so that a
     building already 10 % below its reference is not credited those 10 %. Noise below a
     quarter of ``min_jump`` is not worth a CUSUM alarm: σ is floored there."""
     c = settings.change
