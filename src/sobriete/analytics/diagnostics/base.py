@@ -92,15 +92,18 @@ class MeterSeries:
         }, index=idx)
 
 
-def waste(series: MeterSeries, kwh_observed: float, observed_hours: float, *,
+def waste(source: MeterSeries | str, kwh_observed: float, observed_hours: float, *,
           rel_halfwidth: float, method: str, annualise: bool = True) -> Waste:
     """Waste with its interval, annualised by the share of a year observed, in kWh, € and CO2.
+
+    ``source``: the meter series, or just the carrier ("gas", "electricity" ...).
 
     ``rel_halfwidth``: half-width of the interval relative to the estimate (the detector's own
     uncertainty, or the settings' default when it has none). Annualising assumes the fault
     lasts a year at the observed rate; ``annualise=False`` for seasonal faults already
     expressed per year by the detector.
     """
+    carrier = source if isinstance(source, str) else source.carrier
     scale = HOURS_PER_YEAR / observed_hours if annualise and observed_hours > 0 else 1.0
     per_year = max(kwh_observed * scale, 0.0)
     half = abs(per_year) * rel_halfwidth
@@ -109,8 +112,8 @@ def waste(series: MeterSeries, kwh_observed: float, observed_hours: float, *,
         return Quantity(value=v, low=max(v - v * rel_halfwidth, 0.0), high=v + v * rel_halfwidth,
                         unit=unit)
 
-    eur = cost_eur(per_year, series.carrier)
-    co2 = co2_kg(per_year, series.carrier)
+    eur = cost_eur(per_year, carrier)
+    co2 = co2_kg(per_year, carrier)
     factors: dict[str, float | str | bool | None] = {}
     for name, conv in (("price", eur), ("co2", co2)):
         f = conv.factor
@@ -120,7 +123,7 @@ def waste(series: MeterSeries, kwh_observed: float, observed_hours: float, *,
         else:
             factors[f"{name}_note"] = conv.note
     return Waste(
-        carrier=series.carrier, kwh_observed=float(kwh_observed),
+        carrier=carrier, kwh_observed=float(kwh_observed),
         kwh_per_year=Quantity(value=per_year, low=max(per_year - half, 0.0),
                               high=per_year + half, unit="kWh/an"),
         eur_per_year=None if eur.value is None else q(eur.value, "EUR/an"),

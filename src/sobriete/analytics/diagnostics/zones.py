@@ -98,13 +98,6 @@ class ZoneSeries:
         return self.heating_carrier or _CARRIER.get(self.building.heating_system, "unknown")
 
 
-@dataclass(frozen=True)
-class _Carrier:
-    """All ``base.waste`` reads of its series is the carrier."""
-
-    carrier: str
-
-
 def _hen(h: float) -> str:
     return f"{h:.1f}" if h < 10 else f"{h:.0f}"
 
@@ -285,13 +278,13 @@ class _Zone:
         if share is None:
             # base.waste annualises over 8760 h: these calendar hours make it observed / seasons
             seasons = max(span_h, self.season_h) / self.season_h
-            w = waste(_Carrier(s.carrier), observed, seasons * HOURS_PER_YEAR,
+            w = waste(s.carrier, observed, seasons * HOURS_PER_YEAR,
                       rel_halfwidth=self.cfg.interval_ratio,
                       method=method + f"; per year: these closures over {seasons:.1f} season(s)")
         else:
             # base.waste annualises over 8760 h; these hours recur over the heating season only
             # and at ``share`` of its hours, so it gets the calendar hours that makes that so.
-            w = waste(_Carrier(s.carrier), observed,
+            w = waste(s.carrier, observed,
                       hours * HOURS_PER_YEAR / (self.season_h * share),
                       rel_halfwidth=self.cfg.interval_ratio,
                       method=method + f"; per year: the same {share:.0%} of every season hour")
