@@ -58,7 +58,8 @@ def confidence_label(score: float) -> Confidence:
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # No infinity or NaN: JSON cannot hold them, and a number people read must be a number.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 Scalar = float | int | str | bool | None

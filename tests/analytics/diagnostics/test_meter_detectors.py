@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, time
 
 import numpy as np
@@ -203,3 +204,18 @@ def test_real_meters_give_consistent_evidence(shared_data):
             assert f.waste.kwh_per_year.low <= f.waste.kwh_per_year.value
             assert f.waste.factors["price_source"]
         assert f.message_fr and f.message_en
+
+
+def test_heating_in_summer_on_a_boiler_that_is_off_all_summer():
+    """Warm-day use of 0 (MAD 0, nothing expected): found, and its evidence is plain JSON."""
+    g = _gas()
+    t = _temp()
+    daily_t = t.groupby(t.index.tz_convert("Europe/Paris").date).transform("mean").to_numpy()
+    g[daily_t >= 16] = 0.0
+    summer = (g.index >= "2022-07-01") & (g.index < "2022-08-01") & (daily_t >= 16)
+    g[summer] = 2.0
+    found = diagnose_meter(_series(g, kind=MeterKind.GAS))
+    hot = [f for f in found if f.kind is FindingKind.SUMMER_HEATING]
+    assert hot and hot[0].evidence.values["excess_ratio"] is None
+    for f in found:
+        json.dumps(f.to_json(), allow_nan=False)

@@ -110,7 +110,7 @@ def _finding(series, settings, ref, kind, label, first, last, ex: D.Excess, z: f
     ev = evidence(
         series, rows, plot="daily_vs_temperature",
         values={"actual_kwh": round(ex.actual_kwh, 1), "excess_kwh": round(ex.excess_kwh, 1),
-                "excess_ratio": round(ex.ratio, 3), "significance_sigma": round(z, 1),
+                "excess_ratio": ex.ratio_shown, "significance_sigma": round(z, 1),
                 "days": ex.n_days, "day_type": label},
         reference={"expected_kwh": round(ex.expected_kwh, 1), "reference": ref.source,
                    **{k: v for k, v in ref.model.items() if k != "model"},

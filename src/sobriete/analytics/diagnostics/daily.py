@@ -158,6 +158,16 @@ class Excess:
     def ratio(self) -> float:
         return self.excess_kwh / self.expected_kwh if self.expected_kwh > 0 else float("inf")
 
+    @property
+    def ratio_shown(self) -> float | None:
+        """The ratio for evidence (JSON has no infinity: None when nothing was expected)."""
+        return round(self.ratio, 3) if np.isfinite(self.ratio) else None
+
+    @property
+    def pct_text(self) -> str:
+        """" (+42 %)" for messages, or nothing when nothing was expected."""
+        return f" (+{100 * self.ratio:.0f} %)" if np.isfinite(self.ratio) else ""
+
 
 def excess(days: pd.DataFrame) -> Excess:
     """Excess over the days given that have both an actual and an expected value."""

@@ -110,7 +110,7 @@ def _finding(series, settings, ref, kind, first, last, ex: D.Excess, z: float,
         series, rows, plot="daily_vs_temperature" if kind is FindingKind.SUMMER_HEATING
         else "heating_season",
         values={"actual_kwh": round(ex.actual_kwh, 1), "excess_kwh": round(ex.excess_kwh, 1),
-                "excess_ratio": round(ex.ratio, 3), "significance_sigma": round(z, 1),
+                "excess_ratio": ex.ratio_shown, "significance_sigma": round(z, 1),
                 "days": ex.n_days},
         reference={"hot_water_base_kwh": round(ex.expected_kwh, 1),
                    "warm_day_sigma_kwh": round(sigma, 2)},
@@ -136,10 +136,9 @@ def _finding(series, settings, ref, kind, first, last, ex: D.Excess, z: float,
         what_en = "heating starts before the season" if early else "heating runs past the season"
         actions = ("heating_season_dates", "bacs_class_b")
     fr = (f"{name} : {p_fr}, {what_fr} : {fmt_num(ex.actual_kwh)} kWh contre "
-          f"{fmt_num(ex.expected_kwh)} kWh de besoins d'eau chaude attendus "
-          f"(+{100 * ex.ratio:.0f} %).")
+          f"{fmt_num(ex.expected_kwh)} kWh de besoins d'eau chaude attendus{ex.pct_text}.")
     en = (f"{name}: {p_en}, {what_en}: {ex.actual_kwh:,.0f} kWh against {ex.expected_kwh:,.0f} "
-          f"kWh of expected hot-water use (+{100 * ex.ratio:.0f} %).")
+          f"kWh of expected hot-water use{ex.pct_text}.")
     return finding(series, kind, start, end,
                    score=D.score(z, ex.ratio, settings.schedule.min_excess_sigma,
                                  h.summer_excess_ratio),
