@@ -219,3 +219,26 @@ def test_heating_in_summer_on_a_boiler_that_is_off_all_summer():
     assert hot and hot[0].evidence.values["excess_ratio"] is None
     for f in found:
         json.dumps(f.to_json(), allow_nan=False)
+
+
+def test_out_of_hours_on_workday_evenings():
+    e = _electricity()
+    local = IDX.tz_convert("Europe/Paris")
+    evening = (local.day_of_week < 5) & (local.hour >= 20) & (local.hour < 23)
+    e[evening] = 40.0  # lights and ventilation left on until 23:00 on workdays
+    found = [f for f in diagnose_meter(_series(e)) if f.kind is FindingKind.OUT_OF_HOURS]
+    assert len(found) == 1
+    assert found[0].evidence.values["out_of_hours_power_kw"] > 15
+    assert FindingKind.OUT_OF_HOURS not in _kinds(diagnose_meter(_series(_electricity())))
+
+
+def test_heating_started_before_the_season():
+    g = _gas()
+    t = _temp()
+    local = IDX.tz_convert("Europe/Paris")
+    daily_t = t.groupby(local.date).transform("mean").to_numpy()
+    early = ((g.index >= "2022-08-20") & (g.index < "2022-09-15") & (daily_t < 16)
+             & _occupied())
+    g[early] += np.maximum(0, 16 - daily_t[early]) * 1.5 + 3.0
+    found = diagnose_meter(_series(g, kind=MeterKind.GAS))
+    assert FindingKind.HEATING_SEASON_EARLY in _kinds(found), _kinds(found)
