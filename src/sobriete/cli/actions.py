@@ -18,6 +18,7 @@ from sobriete.services.actions_run import (
 from sobriete.services.store import open_store
 from sobriete.services.store.actions import ACTION_STATUSES, TrackedAction, load_tracked
 from sobriete.services.store.findings import load_findings
+from sobriete.services.tertiaire_run import tertiaire_buildings
 
 STATUS_FR = {"to_do": "à faire", "in_progress": "en cours", "done": "réalisée"}
 TYPE_EN = {"réglage": "setting", "travaux": "works"}
@@ -268,3 +269,124 @@ def print_demo(result, lang: str, top: int = 5) -> None:
                       "[bold]Demonstration[/]: a fictitious action marked done to show the "
                       "savings follow-up (estimated / measured).")
         print_comparison(result.demo_action, lang)
+
+
+def _not_subject(r, lang: str) -> str:
+    area = "—" if r.floor_area_m2 is None else num(r.floor_area_m2, lang)
+    if r.subject:
+        return area
+    return area + ("\n[dim]non assujetti[/]" if lang == "fr" else "\n[dim]not subject[/]")
+
+
+def tertiaire_table(runs, year: int, reference_year: int, lang: str) -> Table:
+    """One row per building: adjusted reference and current kWh/yr, the ``year`` target, the
+    gap and the cheapest actions closing it."""
+    fr = lang == "fr"
+    table = Table(title=(f"Décret tertiaire : objectif {year}, référence {reference_year} "
+                         "(kWh/an corrigés du climat)") if fr else
+                  (f"Décret tertiaire: {year} target, {reference_year} reference "
+                   "(climate-adjusted kWh/yr)"))
+    for c in (("Bâtiment", "Building"), ("m²", "m²"), ("Référence", "Reference"),
+              ("Actuel", "Current"), (f"Objectif {year}", f"{year} target"),
+              ("Écart", "Gap"), ("Actions les moins chères", "Cheapest actions"),
+              ("Coût net €", "Net cost EUR"), ("Écart restant", "Remaining gap")):
+        table.add_column(c[0] if fr else c[1],
+                         justify="left" if c[0] in ("Bâtiment", "Actions les moins chères")
+                         else "right")
+    for code, run in runs.items():
+        r = run.result
+        table.add_row(code, _not_subject(r, lang), num(r.reference_kwh, lang),
+                      num(r.current_kwh, lang), num(r.targets_kwh[r.year], lang),
+                      num(r.gap_kwh, lang),
+                      "\n".join(action_name(a, lang) for a in r.chosen) or "—",
+                      num(r.chosen_cost_eur, lang) if r.chosen else "—",
+                      num(r.remaining_gap_kwh, lang))
+    return table
+
+
+def tertiaire_line(code: str, run, lang: str) -> str:
+    """One line per building for the demo: the gap and what closes it, at what cost."""
+    r, fr = run.result, lang == "fr"
+    head = (f"Décret tertiaire (référence {run.reference_year}, corrigée du climat) : {code} "
+            f"{num(r.reference_kwh, lang)} → {num(r.current_kwh, lang)} kWh/an, " if fr else
+            f"Décret tertiaire ({run.reference_year} reference, climate-adjusted): {code} "
+            f"{num(r.reference_kwh, lang)} → {num(r.current_kwh, lang)} kWh/yr, ")
+    if r.gap_kwh <= 0:
+        return head + (f"objectif {r.year} déjà atteint" if fr else f"{r.year} target already met")
+    actions = " + ".join(action_name(a, lang) for a in r.chosen) or "—"
+    gap = (f"écart {r.year} {num(r.gap_kwh, lang)} kWh/an" if fr else
+           f"{r.year} gap {num(r.gap_kwh, lang)} kWh/yr")
+    if r.closes_gap:
+        return head + gap + (f", comblé par {actions} pour {num(r.chosen_cost_eur, lang)} €"
+                             if fr else f", closed by {actions} for EUR "
+                             f"{num(r.chosen_cost_eur, lang)}")
+    # Not closed: every costed action is in the set, too many to name on one line.
+    return head + gap + (f", non comblé : les {len(r.chosen)} actions chiffrées "
+                         f"({num(r.chosen_cost_eur, lang)} €) laissent "
+                         f"{num(r.remaining_gap_kwh, lang)} kWh/an" if fr else
+                         f", not closed: the {len(r.chosen)} costed actions (EUR "
+                         f"{num(r.chosen_cost_eur, lang)}) leave "
+                         f"{num(r.remaining_gap_kwh, lang)} kWh/yr")
+
+
+def print_tertiaire_details(runs, lang: str) -> None:
+    """Per building: the sentence, how the climate was adjusted, and the warnings."""
+    fr = lang == "fr"
+    for code, run in runs.items():
+        r = run.result
+        console.print(f"[bold]{code}[/] : {r.message_fr}" if fr else
+                      f"[bold]{code}[/]: {r.message_en}")
+        basis = (f"DJU de {run.reference_year}" if run.dju_ref_basis == "reference_year"
+                 else run.dju_ref_basis.replace("mean of", "moyenne").replace("years", "ans"))
+        console.print(
+            (f"  [dim]DJU {run.dju_method} ; référence {num(run.dju_ref, lang)} ({basis}), "
+             f"{run.reference.start.year} {num(run.reference.dju, lang)}, actuel "
+             f"{run.current.start} → {run.current.end} {num(run.current.dju, lang)} ; "
+             f"méthode {run.climate_method} ; recommandations "
+             f"{'enregistrées' if run.recommendations == 'stored' else 'calculées'}[/]") if fr
+            else (f"  [dim]DJU {run.dju_method}; reference {num(run.dju_ref, lang)} "
+                  f"({run.dju_ref_basis.replace('_', ' ')}), {run.reference.start.year} "
+                  f"{num(run.reference.dju, lang)}, current {run.current.start} → "
+                  f"{run.current.end} {num(run.current.dju, lang)}; method "
+                  f"{run.climate_method}; recommendations {run.recommendations}[/]"))
+        for w in run.warnings:
+            console.print(f"  [yellow]⚠ {w['message_fr'] if fr else w['message_en']}[/]")
+
+
+@actions.command("tertiaire")
+@click.option("--reference-year", type=int, required=True,
+              help="Année de référence (2010 à 2019), année civile.")
+@click.option("--building", default=None, help="Seulement ce bâtiment (code).")
+@click.option("--commune", default=None, help="Code INSEE de la commune (défaut : toutes).")
+@click.option("--year", type=click.Choice(["2030", "2040", "2050"]), default="2030",
+              show_default=True, help="Échéance de l'objectif (−40 / −50 / −60 %).")
+@click.option("--current-year", type=int, default=None,
+              help="Année civile comparée (défaut : les 12 derniers mois complets).")
+@click.option("--climate-ref", type=click.Choice(["reference_year", "mean"]),
+              default="reference_year", show_default=True,
+              help="DJU de référence : ceux de l'année de référence, ou la moyenne des années.")
+@click.option("--prudent", is_flag=True, help="Combler l'écart avec les bas des intervalles.")
+@click.option("--weather", multiple=True, callback=_weather, metavar="KEY|BUILDING=KEY")
+@click.option("--json", "as_json", is_flag=True, help="Résultats en JSON.")
+@_db_option
+@click.pass_context
+def tertiaire(ctx, reference_year, building, commune, year, current_year, climate_ref,
+              prudent, weather, as_json, db_url) -> None:
+    """Écart à l'objectif du décret tertiaire et actions les moins chères pour le combler."""
+    lang = _lang(ctx)
+    if building is not None and commune is not None:
+        raise click.UsageError("--building and --commune cannot be used together")
+    try:
+        out = tertiaire_buildings(open_store(db_url), reference_year, building=building,
+                                  commune=commune, year=int(year), current_year=current_year,
+                                  prudent=prudent, climate_ref=climate_ref, weather=weather)
+    except SobrieteError as exc:
+        fail(exc, lang)
+    if as_json:
+        click.echo(out.model_dump_json(indent=2))
+        return
+    for code, why in sorted(out.errors.items()):
+        console.print(f"[yellow]⚠ {code} : {why}[/]")
+    if out.runs:
+        console.print(tertiaire_table(out.runs, out.year, out.reference_year, lang))
+        print_tertiaire_details(out.runs, lang)

@@ -32,11 +32,11 @@ def _progress() -> Progress:
 @click.pass_context
 def demo(ctx: click.Context, out: Path, db_url: str | None) -> None:
     """Importe les données réelles fournies, les contrôle et écrit une synthèse HTML."""
-    from sobriete.cli.actions import print_demo
+    from sobriete.cli.actions import print_demo, tertiaire_line
     from sobriete.services.demo import demo_steps, run_demo
 
     lang = _lang(ctx)
-    n_steps = len(demo_steps()) + 7
+    n_steps = len(demo_steps()) + 8
     try:
         with _progress() as bar:
             task = bar.add_task("sobriete demo", total=n_steps)
@@ -55,7 +55,9 @@ def demo(ctx: click.Context, out: Path, db_url: str | None) -> None:
     fits_table(result.store, result.fit_run.run_id, lang)
     savings_table(result.store, result.savings_run, lang)
     print_demo(result, lang)
-    _print_footprint(result.store, lang, last=len(result.imports) + 7)
+    for code, run in result.tertiaire.runs.items() if result.tertiaire else ():
+        console.print(tertiaire_line(code, run, lang))
+    _print_footprint(result.store, lang, last=len(result.imports) + 8)
     console.print(("Synthèse écrite : " if fr else "Summary written: ")
                   + f"[bold]{result.summary.path.resolve()}[/]")
 

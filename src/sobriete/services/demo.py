@@ -26,6 +26,7 @@ from sobriete.services.quality_run import QualityOutcome, run_quality
 from sobriete.services.store import Store, open_store
 from sobriete.services.store.actions import TrackedAction
 from sobriete.services.summary_run import SummaryOutcome, write_summary
+from sobriete.services.tertiaire_run import TertiaireOutcome, tertiaire_buildings
 
 DATA = resources.files("sobriete") / "data"
 CAMBRIDGE_KEYS = ("b0", "b4", "b8")
@@ -79,6 +80,7 @@ class DemoOutcome:
     advice: RecommendOutcome
     demo_action: TrackedAction | None
     summary: SummaryOutcome
+    tertiaire: TertiaireOutcome | None = None
 
 
 # M&V on the Cambridge meters: 2019 as baseline, 2020 (the COVID closure) as reporting year.
@@ -94,6 +96,10 @@ CAMBRIDGE_COMMUNE = "CAM"
 # 2020-03-01 only, before the COVID closure of mid-March 2020 that would read as a saving.
 DEMO_DONE = date(2020, 1, 1)
 DEMO_UNTIL = date(2020, 3, 1)
+# Décret tertiaire: the bundled data cover 2015-2020; 2015 is the only reference year (2010-2019)
+# they allow far from the current one, 2019 the last full year before the COVID closure.
+TERTIAIRE_REFERENCE = 2015
+TERTIAIRE_CURRENT = 2019
 DEMO_NOTE = ("Démonstration : action fictive marquée réalisée pour illustrer le suivi "
              "(mesure arrêtée avant la fermeture COVID de mars 2020)")
 
@@ -126,11 +132,14 @@ def run_demo(
     advice = recommend_buildings(store, commune=CAMBRIDGE_COMMUNE)
     progress("Action de démonstration" if lang == "fr" else "Demonstration action")
     demo_action = _demo_action(store, advice)
+    progress("Décret tertiaire")
+    tertiaire = tertiaire_buildings(store, TERTIAIRE_REFERENCE, commune=CAMBRIDGE_COMMUNE,
+                                    current_year=TERTIAIRE_CURRENT)
     progress("Synthèse HTML" if lang == "fr" else "HTML summary")
     summary = write_summary(store, out / "synthese.html", lang=lang,
                             sources=(DATA / "README.md").read_text(encoding="utf-8"))
     return DemoOutcome(store, imports, quality, fit_run, savings_run, diagnosis, advice,
-                       demo_action, summary)
+                       demo_action, summary, tertiaire)
 
 
 def _demo_action(store: Store, advice: RecommendOutcome) -> TrackedAction | None:
