@@ -88,6 +88,20 @@ def communes(conn) -> dict[str, str]:
     return {b.code: c.code for _, c, _, b in pf.buildings()} if pf else {}
 
 
+def select_buildings(store: Store, building: str | None,
+                     commune: str | None) -> list[Building]:
+    """The stored buildings asked for: one by code, those of a commune, or all (sorted);
+    an unknown building or commune is a typed error naming what is stored."""
+    with store.engine.connect() as conn:
+        known, where = buildings_by_code(conn), communes(conn)
+    check_building(known, building)
+    if commune is not None and commune not in where.values():
+        listed = ", ".join(sorted(set(where.values()))) or "none"
+        raise UnknownCommuneError(f"unknown commune {commune!r}; communes stored: {listed}")
+    return [b for code, b in sorted(known.items())
+            if building in (None, code) and commune in (None, where.get(code))]
+
+
 def recommend_buildings(
     store: Store, *, building: str | None = None, commune: str | None = None,
     settings: AdviceSettings | None = None, weather=None,
@@ -97,14 +111,7 @@ def recommend_buildings(
     per € spent and stored (one transaction per building, replacing its previous ones)."""
     out = RecommendOutcome({})
     with measured("recommendations", store) as fp:
-        with store.engine.connect() as conn:
-            known, where = buildings_by_code(conn), communes(conn)
-        check_building(known, building)
-        if commune is not None and commune not in where.values():
-            listed = ", ".join(sorted(set(where.values()))) or "none"
-            raise UnknownCommuneError(f"unknown commune {commune!r}; communes stored: {listed}")
-        todo = [b for code, b in sorted(known.items())
-                if building in (None, code) and commune in (None, where.get(code))]
+        todo = select_buildings(store, building, commune)
         for i, b in enumerate(todo):
             try:
                 with store.engine.begin() as conn:
@@ -211,7 +218,7 @@ def _total(meters: list[dict], name: str) -> dict | None:
     return {"value": v, "low": v - h, "high": v + h}
 
 
-def _warn(code: str, fr: str, en: str) -> dict:
+def warning_doc(code: str, fr: str, en: str) -> dict:
     return {"code": code, "message_fr": fr, "message_en": en}
 
 
@@ -248,11 +255,11 @@ def measure_realised(store: Store, building: str, action: str, *, confidence: fl
         fit_settings = FitSettings((pd.Timestamp(done) - YEAR).date(), done)
         meters = [_measure_meter(store, r, fit_settings, done, end, months, confidence)
                   for r in refs]
-        warnings = [_warn("meter_failed", f"{m['meter']} : non mesuré ({m['error']})",
+        warnings = [warning_doc("meter_failed", f"{m['meter']} : non mesuré ({m['error']})",
                           f"{m['meter']}: not measured ({m['error']})")
                     for m in meters if "error" in m]
         if months < FULL_YEAR_MONTHS - 0.5:
-            warnings.append(_warn(
+            warnings.append(warning_doc(
                 "less_than_12_months",
                 f"Moins de 12 mois mesurés ({months:.1f}".replace(".", ",")
                 + ") : le chiffre annuel est extrapolé "
@@ -263,7 +270,7 @@ def measure_realised(store: Store, building: str, action: str, *, confidence: fl
         total = {k: _total(ok, k) for k in ("kwh_per_year", "eur_per_year", "co2_kg_per_year")}
         kwh = total["kwh_per_year"]
         if kwh and kwh["low"] <= 0 <= kwh["high"]:
-            warnings.append(_warn(
+            warnings.append(warning_doc(
                 "not_significant", f"Économie non significative à {100 * confidence:.0f} % : "
                 "l'intervalle contient zéro.", f"Saving not significant at {confidence:.0%}: "
                 "the interval contains zero."))

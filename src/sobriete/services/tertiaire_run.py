@@ -42,13 +42,12 @@ from sobriete.domain import columns as C
 from sobriete.domain.errors import SobrieteError
 from sobriete.domain.portfolio import Building, MeterKind
 from sobriete.services.actions_run import (
-    UnknownCommuneError,
-    _warn,
-    communes,
     recommend_buildings,
+    select_buildings,
+    warning_doc,
 )
 from sobriete.services.building_energy import annual_kwh, energy_meters, heating_kwh
-from sobriete.services.diagnose_run import buildings_by_code, check_building, last_full_year
+from sobriete.services.diagnose_run import last_full_year
 from sobriete.services.footprint import measured
 from sobriete.services.mv_inputs import TEMP, meter_refs
 from sobriete.services.store import Store
@@ -175,7 +174,7 @@ def _coverage_warnings(conn: Connection, b: Building, start: date, end: date) ->
                    S.reading.c.start_s >= lo, S.reading.c.start_s < hi)).scalar() or 0
         share = covered / (hi - lo)
         if share < MIN_METER_COVERAGE:
-            out.append(_warn(
+            out.append(warning_doc(
                 "meter_incomplete",
                 f"{m.code} : relevés sur {share:.0%} seulement de {start} → {end} ; la "
                 "consommation de cette période est sous-estimée.".replace("%", "\u202f%"),
@@ -213,7 +212,7 @@ def _period(conn: Connection, b: Building, start: date, end: date, days: pd.Seri
             heating[carrier] = modelled[carrier]
             lo, hi = fitted.get(carrier, (start, end))
             if hi <= start or lo >= end:  # another state of the building, said not hidden
-                warnings.append(_warn(
+                warnings.append(warning_doc(
                     "baseline_elsewhere",
                     f"{carrier} {start.year} : part chauffage d'un modèle ajusté sur "
                     f"{lo} → {hi}, qui décrit le bâtiment de cette période-là.",
@@ -221,14 +220,14 @@ def _period(conn: Connection, b: Building, start: date, end: date, days: pd.Seri
                     f"{lo} → {hi}, which describes the building over that period."))
         elif carrier in HEATING_CARRIERS:
             heating[carrier] = total
-            warnings.append(_warn(
+            warnings.append(warning_doc(
                 "assumed_heating",
                 f"{carrier} {start.year} : pas de modèle de référence, toute la consommation "
                 "est comptée comme chauffage (hypothèse).",
                 f"{carrier} {start.year}: no baseline, the whole consumption is counted as "
                 "heating (assumption)."))
         else:
-            warnings.append(_warn(
+            warnings.append(warning_doc(
                 "assumed_other",
                 f"{carrier} {start.year} : pas de modèle de référence, consommation comptée "
                 "hors chauffage, non corrigée du climat (hypothèse).",
@@ -316,15 +315,7 @@ def tertiaire_buildings(store: Store, reference_year: int, *, building: str | No
                              f"{', '.join(map(str, sorted(s.tertiaire_targets)))}")
     out = TertiaireOutcome(reference_year=reference_year, year=year, runs={})
     with measured("décret tertiaire", store) as fp:
-        with store.engine.connect() as conn:
-            known, where = buildings_by_code(conn), communes(conn)
-        check_building(known, building)
-        if commune is not None and commune not in where.values():
-            listed = ", ".join(sorted(set(where.values()))) or "none"
-            raise UnknownCommuneError(f"unknown commune {commune!r}; communes stored: {listed}")
-        todo = [b for code, b in sorted(known.items())
-                if building in (None, code) and commune in (None, where.get(code))
-                and energy_meters(b)]
+        todo = [b for b in select_buildings(store, building, commune) if energy_meters(b)]
         for i, b in enumerate(todo):
             try:
                 out.runs[b.code] = tertiaire_building(
