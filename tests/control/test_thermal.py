@@ -149,3 +149,10 @@ def test_bad_input_is_refused_with_the_reason(data_21d: pd.DataFrame) -> None:
         identify(gappy)
     with pytest.raises(ValueError, match="unknown model"):
         identify(data_21d, model="R3C3")  # type: ignore[arg-type]
+
+
+def test_missing_temperatures_are_left_out(data_21d: pd.DataFrame) -> None:
+    holed = data_21d.iloc[: 8 * 96].copy()
+    holed.iloc[200:260, holed.columns.get_loc("temp_zone_c")] = np.nan  # a 15-h sensor outage
+    result = identify(holed)
+    assert max_rc_error(result, TRUE_R2C2) < 0.15 and np.isfinite(result.rmse_24h_c)
