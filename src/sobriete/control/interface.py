@@ -74,6 +74,7 @@ class LinearThermalModel(Protocol):
         """Discrete (A, B, C) for a step of ``dt_s`` seconds."""
         ...
 
-    def initial_state(self, temp_zone_c: float) -> np.ndarray:
-        """A state consistent with the measured zone temperature (others at equilibrium)."""
+    def initial_state(self, temp_zone_c: float, temp_out_c: float | None = None) -> np.ndarray:
+        """A state consistent with the measured zone temperature; the unmeasured nodes at
+        equilibrium with the outside when ``temp_out_c`` is given, else at the zone's."""
         ...
