@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -64,6 +64,7 @@ class Decision(_Frozen):
     fallback: bool = False  # True: the building's own schedule, not a plan (stale data ...)
 
 
+@runtime_checkable
 class LinearThermalModel(Protocol):
     """A grey-box model the optimiser can plan with: x[k+1] = A x[k] + B u[k], y = C x.
 
