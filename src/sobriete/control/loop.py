@@ -1,0 +1,119 @@
+"""The control loop: observe, plan over the horizon, keep the first step, pass it through the
+safety envelope, log it, apply it; again at the next step with fresh data (receding horizon).
+
+Re-planning every step is what makes the plan robust to forecast error: each decision starts
+from the measured temperature, whatever the previous forecast said.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from sobriete.control.audit import AuditLog, AuditRecord
+from sobriete.control.comfort import ComfortSettings, comfort_envelope
+from sobriete.control.interface import (
+    STEP_S,
+    Decision,
+    LinearThermalModel,
+    Mode,
+    Observation,
+    ZoneDecision,
+)
+from sobriete.control.optimiser import Plan, PlanSettings, plan
+from sobriete.control.safety import SafetyEnvelope, SafetyState, dispatchable, fallback_decision
+from sobriete.domain.portfolio import Building
+
+
+def horizon(start_utc, steps: int) -> pd.DatetimeIndex:
+    return pd.date_range(pd.Timestamp(start_utc), periods=steps, freq=f"{STEP_S}s")
+
+
+def on_grid(frame: pd.DataFrame, index: pd.DatetimeIndex) -> pd.DataFrame:
+    """``frame`` (any regular UTC step) interpolated in time onto the planning ``index``."""
+    union = frame.index.union(index)
+    return frame.reindex(union).interpolate(method="time", limit_direction="both").reindex(index)
+
+
+def decide(building: Building, zone_code: str, model: LinearThermalModel, obs: Observation,
+           forecast: pd.DataFrame, prices: pd.DataFrame, settings: PlanSettings, *,
+           comfort: ComfortSettings | None = None,
+           closures: list[tuple[date, date]] | None = None) -> tuple[Decision, Plan]:
+    """Plan ``zone_code`` from the observation over ``forecast``'s index (which starts at
+    ``obs.time_utc``) and propose the first step's heating power, with the plan's reasons."""
+    zone = next((z for z in obs.zones if z.zone_code == zone_code), None)
+    if zone is None or zone.temp_zone_c is None:
+        raise ValueError(f"no temperature observed for zone {zone_code!r}: cannot plan "
+                         "(the safety envelope falls back to the schedule)")
+    index = forecast.index
+    envelope = comfort_envelope(building, index, settings=comfort, closures=closures)
+    x0 = model.initial_state(zone.temp_zone_c, obs.temp_out_c)
+    p = plan(model, x0, forecast, envelope, prices, settings)
+    power = float(max(p.steps["power_w"].iloc[0], 0.0))
+    reason_fr = " ".join(t for t in (p.explanation_fr, p.infeasible_reason_fr) if t)
+    reason_en = " ".join(t for t in (p.explanation_en, p.infeasible_reason_en) if t)
+    return Decision(time_utc=obs.time_utc, building_code=building.code,
+                    zones=(ZoneDecision(zone_code=zone_code, heating_power_w=power),),
+                    reason_fr=reason_fr, reason_en=reason_en), p
+
+
+@dataclass
+class LoopResult:
+    decisions: list[Decision]
+    audit: AuditLog
+    plans_solved: int
+    solve_time_s: float  # total wall time of the plans
+    fallbacks: int
+
+
+def run_closed_loop(sim, building: Building, zone_code: str, model: LinearThermalModel,
+                    forecast: pd.DataFrame, prices: pd.DataFrame, steps: int,
+                    settings: PlanSettings, *, horizon_steps: int = 96,
+                    safety: SafetyEnvelope | None = None, mode: Mode = Mode.AUTOMATIC,
+                    comfort: ComfortSettings | None = None) -> LoopResult:
+    """Drive ``sim`` (anything with ``observation()`` and ``step(decision)``, e.g.
+    ``simulator.RCSimulator``) for ``steps`` steps. ``forecast`` (temp_out_c, solar_w_m2) and
+    ``prices`` (price_eur_per_kwh, co2_kg_per_kwh, optional max_power_w, tariff_label) must
+    cover the last step plus the horizon. In ``advise`` or unapproved ``approve`` mode the
+    building keeps its own schedule: the plan is logged, not applied."""
+    safety = safety or SafetyEnvelope(building)
+    state, audit = SafetyState(), AuditLog()
+    decisions, solved, solve_s, fallbacks = [], 0, 0.0, 0
+    for _ in range(steps):
+        obs = sim.observation()
+        index = horizon(obs.time_utc, horizon_steps)
+        proposed = None
+        try:
+            proposed, p = decide(building, zone_code, model, obs, on_grid(forecast, index),
+                                 prices.reindex(index), settings, comfort=comfort)
+            solved, solve_s = solved + 1, solve_s + p.solve_time_s
+        except ValueError:
+            pass  # no usable temperature: the envelope below falls back to the schedule
+        outcome = safety.step(proposed or fallback_decision(building, obs.time_utc), obs, state)
+        state = outcome.state
+        applied = outcome.decision
+        if not dispatchable(applied, mode, approved=False):
+            applied = fallback_decision(building, obs.time_utc, zone_codes=(zone_code,))
+        fallbacks += int(applied.fallback)
+        audit.append(AuditRecord.from_step(mode, proposed, applied, outcome.interventions, obs))
+        decisions.append(applied)
+        sim.step(applied)
+    return LoopResult(decisions, audit, solved, solve_s, fallbacks)
+
+
+def tempo_prices(index: pd.DatetimeIndex, red_days: set[date], *, red_eur_per_kwh: float,
+                 base_eur_per_kwh: float, co2_kg_per_kwh: float,
+                 timezone: str = "Europe/Paris") -> pd.DataFrame:
+    """A price frame with Tempo red hours (06:00-22:00 local on red days) at the red price and
+    every other hour at the base price; ``tariff_label`` names the red hours for the plan's
+    explanation. Prices are the caller's (a contract's), never defaults."""
+    local = index.tz_convert(timezone)
+    red = np.array([d in red_days for d in local.date]) & (local.hour >= 6) & (local.hour < 22)
+    return pd.DataFrame({
+        "price_eur_per_kwh": np.where(red, red_eur_per_kwh, base_eur_per_kwh),
+        "co2_kg_per_kwh": co2_kg_per_kwh,
+        "tariff_label": np.where(red, "jour rouge Tempo", ""),
+    }, index=index)
