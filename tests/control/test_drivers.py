@@ -1,0 +1,237 @@
+"""Drivers against real counterparts: Mosquitto (fixture) and a pymodbus TCP server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+
+import paho.mqtt.client as mqtt
+import pytest
+from pymodbus.client import ModbusTcpClient
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from sobriete.control.drivers import (
+    Driver,
+    DriverConnectionError,
+    DriverTimeoutError,
+    DriverWriteError,
+    DryRunDriver,
+    ModbusDriver,
+    MqttDriver,
+    ZoneRegisters,
+)
+from sobriete.control.drivers.modbus import decode_power_w, decode_setpoint_c
+from sobriete.control.interface import Decision, ZoneDecision
+
+T0 = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
+
+
+def _decision(building: str = "ECOLE-JAURES") -> Decision:
+    return Decision(
+        time_utc=T0, building_code=building, reason_fr="Préchauffage avant le jour rouge",
+        reason_en="Pre-heating before the red day",
+        zones=(ZoneDecision(zone_code="zone-1", setpoint_c=19.5),
+               ZoneDecision(zone_code="zone-2", heating_power_w=12_340.0),
+               ZoneDecision(zone_code="hall", setpoint_c=-5.0, heating_power_w=0.0)),
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_dry_run_records_and_sends_nothing():
+    d = DryRunDriver()
+    assert isinstance(d, Driver)
+    rep = d.send(_decision())
+    assert rep.dry_run and rep.ok and d.sent == [_decision()]
+    assert [w.values for w in rep.writes] == [
+        {"setpoint_c": 19.5}, {"heating_power_w": 12_340.0},
+        {"setpoint_c": -5.0, "heating_power_w": 0.0}]
+    assert d.read() is None
+
+
+# -- MQTT ----------------------------------------------------------------------------------
+
+
+@pytest.mark.mqtt
+def test_mqtt_driver_publishes_exactly_what_was_sent(mqtt_broker):
+    host, port = mqtt_broker
+    prefix = f"test-drivers/{uuid.uuid4().hex[:8]}"
+    got: list[mqtt.MQTTMessage] = []
+    subscribed = threading.Event()
+    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    sub.on_message = lambda _c, _u, m: got.append(m)
+    sub.on_subscribe = lambda *_a: subscribed.set()
+    sub.connect(host, port)
+    sub.subscribe(f"{prefix}/#", qos=1)
+    sub.loop_start()
+    try:
+        assert subscribed.wait(5)
+        drv = MqttDriver(host, port, prefix)
+        assert isinstance(drv, Driver)
+        rep = drv.send(_decision())
+        assert rep.ok, rep.errors
+        deadline = time.monotonic() + 5
+        while len(got) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)  # and nothing more arrives
+    finally:
+        sub.loop_stop()
+        sub.disconnect()
+    received = {m.topic: (json.loads(m.payload), m.qos, m.retain) for m in got}
+    assert len(got) == 3
+    b = "ECOLE-JAURES"
+    base = {"time_utc": "2026-01-05T07:00:00+00:00", "building": b,
+            "reason_fr": "Préchauffage avant le jour rouge"}
+    assert received == {
+        f"{prefix}/{b}/zone-1/command": ({**base, "zone": "zone-1", "setpoint_c": 19.5}, 1, 0),
+        f"{prefix}/{b}/zone-2/command": (
+            {**base, "zone": "zone-2", "heating_power_w": 12340.0}, 1, 0),
+        f"{prefix}/{b}/hall/command": (
+            {**base, "zone": "hall", "setpoint_c": -5.0, "heating_power_w": 0.0}, 1, 0),
+    }
+    assert [w.target for w in rep.writes] == [f"mqtt://{host}:{port}/{t}" for t in received]
+
+
+@pytest.mark.mqtt
+def test_mqtt_driver_rejects_a_topic_breaking_code(mqtt_broker):
+    host, port = mqtt_broker
+    rep = MqttDriver(host, port, "test-drivers/bad").send(Decision(
+        time_utc=T0, building_code="B", zones=(ZoneDecision(zone_code="a/#", setpoint_c=19),
+                                               ZoneDecision(zone_code="ok", setpoint_c=19))))
+    assert [type(e) for e in rep.errors] == [DriverWriteError]
+    assert rep.writes[1].ok  # the other zone is still written
+
+
+def test_mqtt_refused_connection_names_the_broker():
+    port = _free_port()  # nothing listens there
+    with pytest.raises(DriverConnectionError, match=f"127.0.0.1:{port}"):
+        MqttDriver("127.0.0.1", port, timeout_s=1).send(_decision())
+
+
+def test_mqtt_no_puback_is_a_typed_timeout():
+    # A "broker" that accepts the session (MQTT 5 CONNACK) and then swallows every PUBLISH:
+    # the real failure mode of an overloaded broker or a half-open link.
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+    conns: list[socket.socket] = []
+
+    def serve():
+        c, _ = srv.accept()
+        conns.append(c)
+        c.recv(4096)
+        c.sendall(bytes([0x20, 0x03, 0x00, 0x00, 0x00]))  # CONNACK, success, no properties
+        try:
+            while c.recv(4096):
+                pass
+        except OSError:
+            pass
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        t0 = time.monotonic()
+        rep = MqttDriver("127.0.0.1", port, "p", timeout_s=0.5).send(_decision())
+        assert time.monotonic() - t0 < 3
+    finally:
+        for c in conns:
+            c.close()
+        srv.close()
+    assert len(rep.errors) == 3 and all(isinstance(e, DriverTimeoutError) for e in rep.errors)
+    assert f"mqtt://127.0.0.1:{port}/p/ECOLE-JAURES/zone-1/command" in str(rep.errors[0])
+    with pytest.raises(DriverTimeoutError, match="no PUBACK"):
+        rep.raise_for_errors()
+
+
+# -- Modbus TCP ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def modbus_server():
+    """A pymodbus TCP server on a free loopback port, in its own thread and event loop,
+    with two devices (unit ids 1 and 2), 100 holding registers each, all zero."""
+    port = _free_port()
+    devices = [SimDevice(id=i, simdata=[SimData(0, values=[0] * 100,
+                                                datatype=DataType.REGISTERS)])
+               for i in (1, 2)]
+    loop = asyncio.new_event_loop()
+    holder: dict[str, ModbusTcpServer] = {}
+
+    async def serve():
+        # The server grabs the running loop in its constructor: build it inside the loop.
+        holder["server"] = ModbusTcpServer(devices, address=("127.0.0.1", port))
+        await holder["server"].serve_forever()
+
+    t = threading.Thread(target=lambda: loop.run_until_complete(serve()), daemon=True)
+    t.start()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.02)
+    yield port
+    asyncio.run_coroutine_threadsafe(holder["server"].shutdown(), loop).result(5)
+    t.join(5)
+    loop.close()
+
+
+REGISTERS = {"zone-1": ZoneRegisters(setpoint_register=10),
+             "zone-2": ZoneRegisters(power_register=20),
+             "hall": ZoneRegisters(setpoint_register=5, power_register=6, device_id=2)}
+
+
+def _read(port: int, address: int, device_id: int = 1) -> int:
+    c = ModbusTcpClient("127.0.0.1", port=port)
+    assert c.connect()
+    try:
+        return c.read_holding_registers(address, count=1, device_id=device_id).registers[0]
+    finally:
+        c.close()
+
+
+def test_modbus_driver_writes_scaled_registers(modbus_server):
+    port = modbus_server
+    drv = ModbusDriver("127.0.0.1", port, REGISTERS)
+    assert isinstance(drv, Driver)
+    rep = drv.send(_decision())
+    assert rep.ok, rep.errors
+    assert _read(port, 10) == 195 and decode_setpoint_c(195) == 19.5
+    assert _read(port, 20) == 1234 and decode_power_w(1234) == 12_340.0
+    assert _read(port, 5, device_id=2) == 0xFFCE  # -5.0 °C, int16 two's complement
+    assert decode_setpoint_c(_read(port, 5, device_id=2)) == -5.0
+    assert _read(port, 6, device_id=2) == 0
+    assert rep.writes[2].target == (f"modbus://127.0.0.1:{port}/unit2/hr5,"
+                                    f"modbus://127.0.0.1:{port}/unit2/hr6")
+
+
+def test_modbus_unencodable_or_unmapped_zone_is_a_zone_error(modbus_server):
+    port = modbus_server
+    rep = ModbusDriver("127.0.0.1", port, REGISTERS).send(Decision(
+        time_utc=T0, building_code="B",
+        zones=(ZoneDecision(zone_code="zone-2", heating_power_w=700_000),  # > 655 350 W
+               ZoneDecision(zone_code="nowhere", setpoint_c=19),
+               ZoneDecision(zone_code="zone-1", heating_power_w=100),  # no power register
+               ZoneDecision(zone_code="zone-1", setpoint_c=20.04))))
+    assert [type(e) for e in rep.errors] == [DriverWriteError] * 3
+    assert "uint16" in str(rep.errors[0]) and "hr20" in str(rep.errors[0])
+    assert rep.writes[3].ok and _read(port, 10) == 200
+    assert _read(port, 20) == 0  # the out-of-range power was never written
+
+
+def test_modbus_refused_connection_names_host_and_port():
+    port = _free_port()
+    with pytest.raises(DriverConnectionError, match=f"127.0.0.1:{port}"):
+        ModbusDriver("127.0.0.1", port, REGISTERS, timeout_s=1).send(_decision())
