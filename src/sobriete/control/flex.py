@@ -6,8 +6,9 @@ demand-response window (EcoWatt / NEBEF windows 08:00-13:00 and 18:00-20:00, see
 ``/work/shared/docs/FRANCE.md``). The lowest cap that still keeps comfort (at most
 ``max_violation_kh`` K·h below the band over the whole horizon, so a cold restart after the
 window counts too, and so do the set-back floors of an empty building) is found by bisection;
-each probe is one HiGHS plan. The planner may pre-heat before the window: that energy, and the extra energy after it (the
-rebound), are reported next to the shed so an aggregator sees the whole bill.
+each probe is one HiGHS plan. The planner may pre-heat before the window: that energy, and the
+extra energy after it (the rebound), are reported next to the shed so an aggregator sees the
+whole bill.
 
 ``dispatch`` splits a portfolio request (kW over a window) across buildings by water-filling
 on each building's *burden*: its past shed energy divided by its capacity (hours at full
