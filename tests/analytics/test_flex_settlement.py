@@ -76,7 +76,7 @@ def test_injected_shed_is_recovered_within_interval(cambridge, method):
 @pytest.mark.parametrize("method", ["x_of_y", "mv"])
 def test_interval_coverage_on_no_event_days(cambridge, method):
     """On days without an event the true shed is 0: the 90 % interval should contain it on
-    most days and the mean error (bias) should be small. Measured on 3 meters x 12 autumn
+    most days and the mean error (bias) should be small. Measured on 3 meters x 13 autumn
     2017 workdays, evening window (see docs/control.md, Settlement)."""
     loads, weather = cambridge
     days = pd.bdate_range("2017-10-02", "2017-12-08")[::4]
