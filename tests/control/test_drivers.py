@@ -12,11 +12,16 @@ from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
 import pytest
+from bacpypes3.ipv4.app import NormalApplication
+from bacpypes3.local.analog import AnalogValueObjectCmd
+from bacpypes3.local.device import DeviceObject
+from bacpypes3.pdu import IPv4Address
 from pymodbus.client import ModbusTcpClient
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from sobriete.control.drivers import (
+    BacnetDriver,
     Driver,
     DriverConnectionError,
     DriverTimeoutError,
@@ -24,6 +29,7 @@ from sobriete.control.drivers import (
     DryRunDriver,
     ModbusDriver,
     MqttDriver,
+    ZonePoints,
     ZoneRegisters,
 )
 from sobriete.control.drivers.modbus import decode_power_w, decode_setpoint_c
@@ -42,8 +48,8 @@ def _decision(building: str = "ECOLE-JAURES") -> Decision:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
+def _free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
@@ -235,3 +241,91 @@ def test_modbus_refused_connection_names_host_and_port():
     port = _free_port()
     with pytest.raises(DriverConnectionError, match=f"127.0.0.1:{port}"):
         ModbusDriver("127.0.0.1", port, REGISTERS, timeout_s=1).send(_decision())
+
+
+# -- BACnet/IP -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bacnet_device():
+    """A BACnet/IP device on a free loopback UDP port, in its own thread and event loop,
+    with two commandable analog values (setpoint °C, power W)."""
+    port = _free_port(socket.SOCK_DGRAM)
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    objs: dict[str, AnalogValueObjectCmd] = {}
+    holder: dict[str, NormalApplication] = {}
+
+    async def serve():
+        app = NormalApplication(
+            DeviceObject(objectIdentifier=("device", 1001), objectName="cta-ecole",
+                         vendorIdentifier=999), IPv4Address(f"127.0.0.1/8:{port}"))
+        for i, (name, unit, default) in enumerate(
+                [("zone-1-setpoint", "degreesCelsius", 16.0), ("zone-1-power", "watts", 0.0)],
+                start=1):
+            objs[name] = AnalogValueObjectCmd(
+                objectIdentifier=("analog-value", i), objectName=name, presentValue=default,
+                units=unit, relinquishDefault=default)
+            app.add_object(objs[name])
+        holder["app"] = app
+        ready.set()
+
+    t = threading.Thread(target=loop.run_forever, daemon=True)
+    t.start()
+    asyncio.run_coroutine_threadsafe(serve(), loop).result(5)
+    assert ready.wait(5)
+    yield port, objs
+    loop.call_soon_threadsafe(holder["app"].close)
+    loop.call_soon_threadsafe(loop.stop)
+    t.join(5)
+    loop.close()
+
+
+def _points(port: int) -> dict[str, ZonePoints]:
+    return {"zone-1": ZonePoints(f"127.0.0.1:{port}", setpoint_object="analog-value,1",
+                                 power_object="analog-value,2")}
+
+
+def _zone1(**kw) -> Decision:
+    return Decision(time_utc=T0, building_code="B", zones=(ZoneDecision(zone_code="zone-1",
+                                                                        **kw),))
+
+
+def test_bacnet_driver_writes_present_values_at_its_priority(bacnet_device):
+    port, objs = bacnet_device
+    drv = BacnetDriver(_points(port), local_address="127.0.0.1/8:0", timeout_s=2)
+    assert isinstance(drv, Driver)
+    rep = drv.send(_zone1(setpoint_c=19.5, heating_power_w=12_340.0))
+    assert rep.ok, rep.errors
+    assert objs["zone-1-setpoint"].presentValue == 19.5
+    assert objs["zone-1-power"].presentValue == 12_340.0
+    assert objs["zone-1-setpoint"].priorityArray[11].real == 19.5  # slot 12 (1-based)
+    assert rep.writes[0].target == (f"bacnet://127.0.0.1:{port}/analog-value,1,"
+                                    f"bacnet://127.0.0.1:{port}/analog-value,2")
+
+
+def test_bacnet_manual_command_at_higher_priority_wins(bacnet_device):
+    # A person's command at priority 8 (manual operator) beats the driver's 12: the building
+    # itself enforces "a manual setpoint always wins".
+    port, objs = bacnet_device
+    manual = BacnetDriver(_points(port), local_address="127.0.0.1/8:0", priority=8)
+    assert manual.send(_zone1(setpoint_c=21.0)).ok
+    rep = BacnetDriver(_points(port), local_address="127.0.0.1/8:0").send(
+        _zone1(setpoint_c=17.0))
+    assert rep.ok  # accepted into slot 12...
+    assert objs["zone-1-setpoint"].presentValue == 21.0  # ...but the manual one is in force
+
+
+def test_bacnet_refused_write_and_silent_device_are_typed(bacnet_device):
+    port, _ = bacnet_device
+    bad = {"zone-1": ZonePoints(f"127.0.0.1:{port}", setpoint_object="analog-value,7")}
+    rep = BacnetDriver(bad, local_address="127.0.0.1/8:0").send(_zone1(setpoint_c=19))
+    assert [type(e) for e in rep.errors] == [DriverWriteError]
+    assert "unknown-object" in str(rep.errors[0]) and "analog-value,7" in str(rep.errors[0])
+    silent = _free_port(socket.SOCK_DGRAM)
+    t0 = time.monotonic()
+    rep = BacnetDriver(_points(silent), local_address="127.0.0.1/8:0", timeout_s=0.5).send(
+        _zone1(setpoint_c=19))
+    assert time.monotonic() - t0 < 3
+    assert [type(e) for e in rep.errors] == [DriverTimeoutError]
+    assert f"127.0.0.1:{silent}" in str(rep.errors[0])

@@ -1,6 +1,7 @@
-"""Drivers: where a ``Decision`` leaves the process (MQTT, Modbus TCP) or, by default, doesn't
-(``DryRunDriver``). See docs/control.md, section "Drivers"."""
+"""Drivers: where a ``Decision`` leaves the process (MQTT, Modbus TCP, BACnet/IP) or, by
+default, doesn't (``DryRunDriver``). See docs/control.md, section "Drivers"."""
 
+from sobriete.control.drivers.bacnet import BacnetDriver, ZonePoints
 from sobriete.control.drivers.base import (
     Driver,
     DriverConnectionError,
@@ -15,6 +16,7 @@ from sobriete.control.drivers.modbus import ModbusDriver, ZoneRegisters
 from sobriete.control.drivers.mqtt import MqttDriver
 
 __all__ = [
+    "BacnetDriver",
     "Driver",
     "DriverConnectionError",
     "DriverError",
@@ -25,5 +27,6 @@ __all__ = [
     "ModbusDriver",
     "MqttDriver",
     "ZoneRegisters",
+    "ZonePoints",
     "ZoneWrite",
 ]
