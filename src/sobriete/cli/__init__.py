@@ -66,5 +66,6 @@ main.add_command(ingest)
 from sobriete.cli import (  # noqa: E402,F401  (each module registers its commands on `main`)
     actions,  # `actions`
     diagnose,  # `diagnose`
+    flex,  # `flex settle`
     mv,  # `baseline` and `savings`
 )
