@@ -3,67 +3,48 @@ controller run a Tempo red day against the building's own schedule, same weather
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from sobriete.control.interface import Mode
 from sobriete.control.loop import horizon, on_grid, run_closed_loop, tempo_prices
 from sobriete.control.optimiser import PlanSettings
-from sobriete.control.simulator import RCSimulator, SimZone, run_schedule, synthetic_weather
-from sobriete.control.thermal import R2C2, identify
-from sobriete.domain.portfolio import (
-    Building,
-    OccupancyCalendar,
-    OpeningHours,
-    Sensor,
-    SensorKind,
-    Zone,
+from sobriete.control.simulator import run_schedule
+from sobriete.services.control_run import (
+    BUILDING,
+    MAX_W,
+    PARIS,
+    day_start_utc,
+    learn_model,
+    school_simulator,
+    school_weather,
 )
+from sobriete.services.control_run import cost_and_discomfort as _cost_and_discomfort
+from sobriete.services.control_run import school_schedule as _schedule
 
-PARIS = "Europe/Paris"
-TRUE = R2C2(r_air_env_k_per_w=6e-4, r_env_out_k_per_w=1.4e-3, c_air_j_per_k=8e6,
-            c_env_j_per_k=1.2e8, a_sol_m2=8.0)
-MAX_W = 40_000.0
-# The simulator's occupants: weekdays 08:00-18:00 Paris; the calendar says the same.
-CAL = OccupancyCalendar(weekly={d: (OpeningHours(start=time(8), end=time(18)),)
-                                for d in range(1, 6)}, closed_on_public_holidays=False)
-BUILDING = Building(code="ECOLE", name="École test", activity="school", calendar=CAL,
-                    zones=(Zone(code="Z1", sensors=(Sensor(code="T1",
-                                                           kind=SensorKind.TEMPERATURE),)),))
+# The school, its schedule and its true model live in services/control_run.py (the use case
+# behind `sobriete control simulate`): weekdays 08:00-18:00, 19 °C from 07:00 to 18:00 under
+# its own schedule, an R2C2 with 40 kW of heating.
 LEARN = pd.Timestamp("2024-01-08 00:00", tz=PARIS).tz_convert("UTC")  # a Monday
-WEATHER = synthetic_weather(LEARN - pd.Timedelta(days=1), 12, seed=3)
+WEATHER = school_weather(7, seed=3)  # hourly, from the day before LEARN, 12 days
 RED = {date(2024, 1, 15)}  # the Monday after the learning week
 
 
-def _sim(start) -> RCSimulator:
-    return RCSimulator("ECOLE", [SimZone("Z1", TRUE, MAX_W, initial_temp_c=17.0)], WEATHER,
-                       start_utc=start.to_pydatetime(), noise_std_c=0.05, seed=1)
-
-
-def _schedule(t: datetime, _zone: str) -> float:
-    """The building's own rule: 19 °C from 07:00 (an hour of pre-heat) to 18:00 on weekdays,
-    16 °C otherwise."""
-    local = pd.Timestamp(t).tz_convert(PARIS)
-    return 19.0 if local.weekday() < 5 and 7 <= local.hour < 18 else 16.0
-
-
-def _cost_and_discomfort(hist: pd.DataFrame, prices: pd.DataFrame) -> tuple[float, float]:
-    p = prices.reindex(hist.index)["price_eur_per_kwh"]
-    cost = float((hist["Z1:heating_power_w"] / 1000 * 0.25 * p).sum())
-    local = hist.index.tz_convert(PARIS)
-    occupied = (local.day_of_week < 5) & (local.hour >= 8) & (local.hour < 18)
-    cold = np.clip(19.0 - 0.5 - hist["Z1:temp_true_c"].to_numpy(), 0, None)
-    return cost, float((cold * occupied).sum() * 0.25)
+def _sim(start):
+    return school_simulator(WEATHER, start)
 
 
 @pytest.fixture(scope="module")
 def learnt():
-    sim = _sim(LEARN)
-    run_schedule(sim, 7 * 96, _schedule)
-    return identify(sim.history("Z1"), model="R2C2").model
+    return learn_model(WEATHER, 7)  # one week under its own schedule, then identify R2C2
+
+
+def test_the_shared_school_is_the_worked_examples():
+    assert WEATHER.index[0] == LEARN - pd.Timedelta(days=1)
+    assert len(WEATHER) == 12 * 24 + 1
+    assert day_start_utc(date(2024, 1, 15)) == LEARN + pd.Timedelta(days=7)
 
 
 def test_controller_holds_comfort_and_costs_less_than_the_schedule_on_a_red_day(learnt):

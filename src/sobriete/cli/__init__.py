@@ -65,6 +65,7 @@ from sobriete.cli.ingest import ingest  # noqa: E402
 main.add_command(ingest)
 from sobriete.cli import (  # noqa: E402,F401  (each module registers its commands on `main`)
     actions,  # `actions`
+    control,  # `control simulate`
     diagnose,  # `diagnose`
     flex,  # `flex settle`
     mv,  # `baseline` and `savings`
