@@ -116,7 +116,7 @@ def test_heating_never_stores_above_the_band():
     assert (p.steps["power_w"].to_numpy()[shed] == 0).all()
     assert p.steps["temp_c"].max() <= 21.0 + 1e-6
     assert p.violation_kh > 0
-    assert "puissance plafonnée par l'effacement (0.0 kW)" in p.infeasible_reason_fr
+    assert "puissance plafonnée par l'effacement (0,0 kW)" in p.infeasible_reason_fr
 
 
 def test_red_day_preheats_and_uses_less_in_the_window():
@@ -155,7 +155,7 @@ def test_too_little_power_is_relaxed_and_reported():
     assert p.status == "Optimal"
     assert p.violation_kh > 0 and not p.comfort_kept
     assert p.infeasible_reason_fr.startswith("Confort non tenable de ")
-    assert "puissance maximale insuffisante (6.0 kW)" in p.infeasible_reason_fr
+    assert "puissance maximale insuffisante (6,0 kW)" in p.infeasible_reason_fr
     assert "maximum power too low" in p.infeasible_reason_en
     assert "confort non tenu" in p.explanation_fr
     # Before every short step the heating runs at full power: nothing held back for money.
@@ -169,7 +169,7 @@ def test_cold_start_is_reported():
     p = plan(MODEL, MODEL.initial_state(10.0), forecast(index), env, prices(index),
              SETTINGS)
     assert p.violation_kh > 0
-    assert "départ trop froid (10.0 °C)" in p.infeasible_reason_fr
+    assert "départ trop froid (10,0 °C)" in p.infeasible_reason_fr
 
 
 def test_solve_time_48h():

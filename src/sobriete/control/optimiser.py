@@ -95,6 +95,11 @@ class Plan:
         return self.violation_total_kh <= _TOL_K
 
 
+def _fr(x: float, digits: int) -> str:
+    """A number as French readers write it: decimal comma."""
+    return f"{x:.{digits}f}".replace(".", ",")
+
+
 def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
     padded = np.concatenate(([False], flags, [False])).astype(np.int8)
     edges = np.flatnonzero(np.diff(padded))
@@ -374,21 +379,21 @@ class _Texts:
             short = s["slack_low_k"].iloc[a:b].max()
             t0 = self.temps[0]
             if a <= 1 and t0 < s["t_min_c"].iloc[1]:
-                why_fr = f"départ trop froid ({t0:.1f} °C)"
+                why_fr = f"départ trop froid ({_fr(t0, 1)} °C)"
                 why_en = f"start too cold ({t0:.1f} °C)"
             elif (cap[:b] < self.settings.max_power_w - 1e-6).any() and (
                     power[:b][cap[:b] < self.settings.max_power_w] >= cap[:b][
                         cap[:b] < self.settings.max_power_w] - 1.0).any():
                 low = cap[:b].min() / 1000
-                why_fr = f"puissance plafonnée par l'effacement ({low:.1f} kW)"
+                why_fr = f"puissance plafonnée par l'effacement ({_fr(low, 1)} kW)"
                 why_en = f"power capped by demand response ({low:.1f} kW)"
             else:
                 kw = self.settings.max_power_w / 1000
-                why_fr = f"puissance maximale insuffisante ({kw:.1f} kW)"
+                why_fr = f"puissance maximale insuffisante ({_fr(kw, 1)} kW)"
                 why_en = f"maximum power too low ({kw:.1f} kW)"
             f, t = self._span(a, b)
             fr.append(f"Confort non tenable de {f} à {t} : {why_fr} ; "
-                      f"jusqu'à {short:.1f} K sous la borne basse")
+                      f"jusqu'à {_fr(short, 1)} K sous la borne basse")
             en.append(f"Comfort cannot be kept from {f} to {t}: {why_en}; "
                       f"up to {short:.1f} K below the lower bound")
         return ". ".join(fr), ". ".join(en)
@@ -413,17 +418,17 @@ class _Texts:
             if k < a and stored:
                 pf, pt = self._span(k, a)
                 fr.append(f"Préchauffage de {pf} à {pt} : {label_fr} de {wf} à {wt} "
-                          f"({price[a]:.2f} €/kWh)")
+                          f"({_fr(price[a], 2)} €/kWh)")
                 en.append(f"Pre-heating from {pf} to {pt}: {label_fr} from {wf} to {wt} "
                           f"({price[a]:.2f} EUR/kWh)")
             else:
-                fr.append(f"{label_fr} de {wf} à {wt} ({price[a]:.2f} €/kWh)")
+                fr.append(f"{label_fr} de {wf} à {wt} ({_fr(price[a], 2)} €/kWh)")
                 en.append(f"{label_fr} from {wf} to {wt} ({price[a]:.2f} EUR/kWh)")
         capped = s["cap_w"].to_numpy() < self.settings.max_power_w - 1e-6
         for a, b in _runs(capped):
             f, t = self._span(a, b)
             kw = s["cap_w"].iloc[a:b].min() / 1000
-            fr.append(f"Effacement de {f} à {t} : puissance plafonnée à {kw:.1f} kW")
+            fr.append(f"Effacement de {f} à {t} : puissance plafonnée à {_fr(kw, 1)} kW")
             en.append(f"Demand response from {f} to {t}: power capped at {kw:.1f} kW")
         if self.gain is not None:
             fr.append(f"gain prévu {self.gain:.0f} € par rapport à un prix constant")
@@ -435,7 +440,7 @@ class _Texts:
                 fr.append(f"{target:.0f} °C tenus en occupation")
                 en.append(f"{target:.0f} °C kept while occupied")
             else:
-                fr.append(f"confort non tenu en occupation : {self.violation_kh:.1f} K·h")
+                fr.append(f"confort non tenu en occupation : {_fr(self.violation_kh, 1)} K·h")
                 en.append(f"comfort not kept while occupied: {self.violation_kh:.1f} K·h")
         if not fr:
             fr.append("Aucune occupation ni signal de prix sur l'horizon : bornes tenues")
