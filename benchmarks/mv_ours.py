@@ -43,7 +43,7 @@ from datetime import time as dtime  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from benchmarks.peers import isolated  # noqa: E402
-from benchmarks.peers.opendsm_runner import _maxrss_mb, _rss_mb, _slice  # noqa: E402
+from benchmarks.peers.opendsm_runner import _slice  # noqa: E402
 
 MODELS = ("daily", "hourly")
 WEATHER_PAD_H = 12
@@ -147,15 +147,7 @@ def _work(job: dict) -> OursResult:
             res.import_seconds = round(time.perf_counter() - t0, 3)
             res.versions = {"sobriete": getattr(sobriete, "__version__", "?"),
                             "pandas": pd.__version__, "numpy": np.__version__}
-            try:
-                from threadpoolctl import threadpool_info
-
-                res.blas_threads = [
-                    {k: i.get(k) for k in ("internal_api", "num_threads", "user_api")}
-                    for i in threadpool_info()
-                ]
-            except Exception:  # pragma: no cover
-                pass
+            res.blas_threads = isolated.blas_threads()
 
             stage = "prepare"
             tz = job["tz"]
@@ -168,7 +160,7 @@ def _work(job: dict) -> OursResult:
             fit_weather = _slice(weather, b0 - pad, b1 + pad)
             cons = _slice(job["consumption"], b0, b1)
             readings = _readings(cons, 3600) if job["freq"] == "hourly" else None
-            res.rss_before_fit_mb = _rss_mb()
+            res.rss_before_fit_mb = isolated.rss_mb()
 
             stage = "fit"
             t0 = time.perf_counter()
@@ -187,7 +179,7 @@ def _work(job: dict) -> OursResult:
             res.input_seconds = round(t1 - t0, 4)
             res.model_fit_seconds = round(t2 - t1, 4)
             res.fit_seconds = round(t2 - t0, 4)
-            res.peak_rss_fit_mb = _maxrss_mb()
+            res.peak_rss_fit_mb = isolated.maxrss_mb()
             res.fit_delta_mb = round(res.peak_rss_fit_mb - res.rss_before_fit_mb, 1)
             res.warnings = [{"code": w.code, "level": str(w.level)} for w in fit.warnings]
             if fit.disqualified:
@@ -218,7 +210,7 @@ def _work(job: dict) -> OursResult:
                         "m": s.m, "fsu": s.fsu if np.isfinite(s.fsu) else None,
                     }
             res.predict_seconds = round(time.perf_counter() - t0, 4)
-            res.peak_rss_mb = _maxrss_mb()
+            res.peak_rss_mb = isolated.maxrss_mb()
     except BaseException as exc:  # noqa: BLE001 - a crash record, never raised
         res.status = "crash"
         res.error = isolated.crash_record(stage, exc)

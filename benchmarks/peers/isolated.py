@@ -4,12 +4,37 @@ warning records, so cost and failures are measured the same way on each side."""
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import resource
 import traceback
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 MEMORY_METHOD = "isolated process: ru_maxrss (peak RSS) and /proc statm (RSS)"
+
+
+def rss_mb() -> float:
+    """The process's current RSS (/proc statm), in MB."""
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return round(pages * os.sysconf("SC_PAGE_SIZE") / 1024**2, 1)
+
+
+def maxrss_mb() -> float:
+    """The process's peak RSS (getrusage ru_maxrss, KiB on Linux), in MB."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def blas_threads() -> list[dict]:
+    """The BLAS thread pools in force in this process (threadpoolctl), [] when unavailable."""
+    try:
+        from threadpoolctl import threadpool_info
+
+        return [{k: i.get(k) for k in ("internal_api", "num_threads", "user_api")}
+                for i in threadpool_info()]
+    except Exception:  # pragma: no cover
+        return []
 
 
 def crash_record(stage: str, exc: BaseException) -> dict:

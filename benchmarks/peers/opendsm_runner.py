@@ -54,7 +54,6 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import logging  # noqa: E402
-import resource  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from dataclasses import asdict, dataclass, field  # noqa: E402
@@ -112,20 +111,6 @@ class OpenDSMResult:
         d.pop("prediction_unc")
         d["predicted_periods"] = {k: int(v.notna().sum()) for k, v in self.predictions.items()}
         return d
-
-
-def _mb(kb_or_bytes: float, unit: str) -> float:
-    return round(kb_or_bytes / 1024 if unit == "kb" else kb_or_bytes / 1024**2, 1)
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        pages = int(f.read().split()[1])
-    return round(pages * os.sysconf("SC_PAGE_SIZE") / 1024**2, 1)
-
-
-def _maxrss_mb() -> float:
-    return _mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "kb")  # KiB on Linux
 
 
 def _warn_json(w) -> dict:
@@ -188,15 +173,7 @@ def _work(job: dict) -> OpenDSMResult:
                 "numpy": np.__version__,
                 "scikit-learn": sklearn.__version__,
             }
-            try:
-                from threadpoolctl import threadpool_info
-
-                res.blas_threads = [
-                    {k: i.get(k) for k in ("internal_api", "num_threads", "user_api")}
-                    for i in threadpool_info()
-                ]
-            except Exception:  # pragma: no cover
-                pass
+            res.blas_threads = isolated.blas_threads()
             # warnings are kept as data below; OpenDSM also logs each one
             logging.getLogger("eemeter").setLevel(logging.ERROR)
 
@@ -218,7 +195,7 @@ def _work(job: dict) -> OpenDSMResult:
                         "temperature": temp.reindex(hourly_index),
                     }
                 )
-            res.rss_before_fit_mb = _rss_mb()
+            res.rss_before_fit_mb = isolated.rss_mb()
 
             stage = "fit"
             t0 = time.perf_counter()
@@ -236,7 +213,7 @@ def _work(job: dict) -> OpenDSMResult:
             model = eemeter.DailyModel() if model_kind == "daily" else eemeter.HourlyModel()
             model.fit(bdata, ignore_disqualification=True)
             res.fit_seconds = round(time.perf_counter() - t0, 3)
-            res.peak_rss_fit_mb = _maxrss_mb()
+            res.peak_rss_fit_mb = isolated.maxrss_mb()
             res.fit_delta_mb = round(res.peak_rss_fit_mb - res.rss_before_fit_mb, 1)
             res.disqualifications = [_warn_json(w) for w in model.disqualification]
             res.model_disqualified = any(
@@ -286,7 +263,7 @@ def _work(job: dict) -> OpenDSMResult:
                     unc = out["predicted_unc"].astype(float).tz_convert("UTC")
                     res.prediction_unc[name] = _slice(unc, p0, p1)
             res.predict_seconds = round(time.perf_counter() - t0, 3)
-            res.peak_rss_mb = _maxrss_mb()
+            res.peak_rss_mb = isolated.maxrss_mb()
     except BaseException as exc:  # noqa: BLE001 - a crash record, never raised
         res.status = "crash"
         res.error = isolated.crash_record(stage, exc)
