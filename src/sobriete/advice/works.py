@@ -53,6 +53,20 @@ def bacs_class_b(spec: ActionSpec, ctx: Context) -> Estimate | str:
         "kwh_cumac_per_use": per_use})
 
 
+def _heating_sheet(spec: ActionSpec, ctx: Context, area: float,
+                   kwh_cumac_m2: dict[str, float], sector_factor: dict[str, float],
+                   area_basis: dict[str, float]) -> Estimate | str:
+    """A CEE sheet of the form amount[climate zone] x sector factor x area, saved on heating."""
+    sector = ctx.settings.sector(ctx.building.activity.value)
+    amount = kwh_cumac_m2[ctx.building.climate_zone]
+    sf = sector_factor[sector]
+    cumac: dict[tuple[str, str], float] = {}
+    _spread(ctx, "heating", amount * sf * area, cumac)
+    return cee_annual(ctx, spec, cumac, {
+        "sheet": spec.cee_sheet, "sector": sector, "climate_zone": ctx.building.climate_zone,
+        "kwh_cumac_m2": amount, "sector_factor": sf, **area_basis})
+
+
 def thermostatic_valves(spec: ActionSpec, ctx: Context) -> Estimate | str:
     if ctx.building.heating_system is HeatingSystem.ELECTRIC_RESISTANCE:
         return "electric resistance heating has no water radiators to fit valves to"
@@ -60,14 +74,8 @@ def thermostatic_valves(spec: ActionSpec, ctx: Context) -> Estimate | str:
     if isinstance(area, str):
         return area
     s = ctx.settings
-    sector = s.sector(ctx.building.activity.value)
-    amount = s.bat_th_104_kwh_cumac_m2[ctx.building.climate_zone]
-    sf = s.bat_th_104_sector_factor[sector]
-    cumac: dict[tuple[str, str], float] = {}
-    _spread(ctx, "heating", amount * sf * area, cumac)
-    return cee_annual(ctx, spec, cumac, {
-        "sheet": "BAT-TH-104", "sector": sector, "climate_zone": ctx.building.climate_zone,
-        "kwh_cumac_m2": amount, "sector_factor": sf, "floor_area_m2": area})
+    return _heating_sheet(spec, ctx, area, s.bat_th_104_kwh_cumac_m2,
+                          s.bat_th_104_sector_factor, {"floor_area_m2": area})
 
 
 def floor_insulation(spec: ActionSpec, ctx: Context) -> Estimate | str:
@@ -75,16 +83,10 @@ def floor_insulation(spec: ActionSpec, ctx: Context) -> Estimate | str:
     if isinstance(area, str):
         return area
     s = ctx.settings
-    sector = s.sector(ctx.building.activity.value)
-    amount = s.bat_en_103_kwh_cumac_m2[ctx.building.climate_zone]
-    sf = s.bat_en_103_sector_factor[sector]
     insulated = area * s.floor_insulation_area_share
-    cumac: dict[tuple[str, str], float] = {}
-    _spread(ctx, "heating", amount * sf * insulated, cumac)
-    return cee_annual(ctx, spec, cumac, {
-        "sheet": "BAT-EN-103", "sector": sector, "climate_zone": ctx.building.climate_zone,
-        "kwh_cumac_m2": amount, "sector_factor": sf, "insulated_area_m2": insulated,
-        "floor_area_m2": area})
+    return _heating_sheet(spec, ctx, insulated, s.bat_en_103_kwh_cumac_m2,
+                          s.bat_en_103_sector_factor,
+                          {"insulated_area_m2": insulated, "floor_area_m2": area})
 
 
 def _fossil(ctx: Context) -> tuple[str, ...]:
