@@ -298,10 +298,6 @@ class _Rows:
         return None
 
 
-def _png(fig: plt.Figure, path: str | Path | None) -> bytes:
-    return save_png(fig, path)
-
-
 def _empty(what: str, meter: str, prov: Provenance | None, lang: str,
            path: str | Path | None) -> bytes:
     fig, ax = plt.subplots(figsize=(10, 4), layout="constrained")
@@ -310,7 +306,7 @@ def _empty(what: str, meter: str, prov: Provenance | None, lang: str,
             transform=ax.transAxes)
     ax.set_axis_off()
     _footer(fig, prov, lang)
-    return _png(fig, path)
+    return save_png(fig, path)
 
 
 # ---- time handling -----------------------------------------------------------------------------
@@ -579,7 +575,7 @@ def baseline_vs_actual_png(
     _title(fig, what, meter, lo, hi - pd.Timedelta(days=1) if step >= pd.Timedelta(days=1)
            else f.index.max(), lang)
     _footer(fig, prov, lang)
-    return _png(fig, path)
+    return save_png(fig, path)
 
 
 # ---- 2. CUSUM ------------------------------------------------------------------------------------
@@ -705,7 +701,7 @@ def cusum_png(
     _date_axis(ax, lang)
     _title(fig, what, meter, lo, hi, lang)
     _footer(fig, prov, lang)
-    return _png(fig, path)
+    return save_png(fig, path)
 
 
 # ---- 3. energy signature ------------------------------------------------------------------------
@@ -853,7 +849,7 @@ def energy_signature_png(
     days = pd.DatetimeIndex(daily_frame.index[ok])
     _title(fig, what, meter, days.min(), days.max(), lang)
     _footer(fig, prov, lang)
-    return _png(fig, path)
+    return save_png(fig, path)
 
 
 # ---- 4. components -------------------------------------------------------------------------------
@@ -926,4 +922,4 @@ def components_png(
     _legend_below(ax, handles, labels, len(handles))
     _title(fig, what, meter, f.index.min(), f.index.max(), lang)
     _footer(fig, prov, lang)
-    return _png(fig, path)
+    return save_png(fig, path)
