@@ -75,30 +75,29 @@ def cheapest_path(recs: Sequence[Recommendation], gap_kwh: float,
         for r in sorted(items, key=lambda r: -r.kwh_per_year.value / r.net_cost_eur):
             if not excluded_by(r.action_code, {c.action_code for c in chosen}):
                 chosen.append(r)
-                if save(chosen) >= gap_kwh:
-                    return chosen, save(chosen), True, "greedy by kWh per EUR (approximation)"
+                if (got := save(chosen)) >= gap_kwh:
+                    return chosen, got, True, "greedy by kWh per EUR (approximation)"
         return chosen, save(chosen), False, "greedy by kWh per EUR (approximation)"
-    best: list = [None, float("inf")]
+    best: list = [None, float("inf"), 0.0]  # chosen, cost, saving
 
     def dfs(i: int, chosen: list[Recommendation], cost: float) -> None:
         if cost >= best[1]:
             return
-        if chosen and save(chosen) >= gap_kwh:
-            best[0], best[1] = list(chosen), cost
+        if chosen and (got := save(chosen)) >= gap_kwh:
+            best[:] = [list(chosen), cost, got]
             return
-        rest = [r for r in items[i:]
-                if not excluded_by(r.action_code, {c.action_code for c in chosen})]
+        codes = {c.action_code for c in chosen}
+        rest = [r for r in items[i:] if not excluded_by(r.action_code, codes)]
         if not rest or save(chosen + rest) < gap_kwh:
             return
         for j in range(i, len(items)):
             r = items[j]
-            if excluded_by(r.action_code, {c.action_code for c in chosen}):
-                continue
-            dfs(j + 1, chosen + [r], cost + r.net_cost_eur)
+            if not excluded_by(r.action_code, codes):
+                dfs(j + 1, chosen + [r], cost + r.net_cost_eur)
 
     dfs(0, [], 0.0)
     if best[0] is not None:
-        return best[0], save(best[0]), True, "exact search over combined savings"
+        return best[0], best[2], True, "exact search over combined savings"
     # no set closes the gap: the largest saving, keeping the better of each alternative
     chosen = []
     for r in sorted(items, key=lambda r: -r.kwh_per_year.value):
@@ -147,8 +146,7 @@ def tertiaire_gap(building: Building, *, reference_kwh: float, current_kwh: floa
 
 
 def _sentences(year, red, ref, cur, target, gap, chosen, cost, saved, remaining):
-    def n(x, f):
-        return fmt_amount(x, f)
+    n = fmt_amount
     head_fr = (f"Décret tertiaire : objectif {year} de {n(target, fmt_fr)} kWh/an "
                f"(−{red:.0%} sur {n(ref, fmt_fr)}) ; consommation corrigée du climat "
                f"{n(cur, fmt_fr)} kWh/an").replace("%", "\u202f%")
