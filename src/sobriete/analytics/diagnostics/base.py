@@ -74,7 +74,12 @@ class MeterSeries:
 
     def frame(self) -> pd.DataFrame:
         """Hourly frame with local date/hour/weekday, day type, occupied flag and outdoor
-        temperature: the shape of ``mv.data.hourly_input``, plus ``analysed``."""
+        temperature: the shape of ``mv.data.hourly_input``, plus ``analysed``. Built once per
+        series (every detector asks for it); each caller gets its own copy to change."""
+        return self._frame.copy()
+
+    @cached_property
+    def _frame(self) -> pd.DataFrame:
         idx = self.energy_kwh.index
         local = idx.tz_convert(self.building.occupancy().timezone)
         occ = self.occupancy
