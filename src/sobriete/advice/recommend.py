@@ -84,7 +84,7 @@ def _convert(est: Estimate, fn, unit: str, what: str, warnings: list[str],
             continue
         k, v = p.kwh_per_year, conv.factor.value
         qs.append(Quantity(value=k.value * v, low=k.low * v, high=k.high * v, unit=unit))
-    return _sum(qs, unit) if qs else Quantity(value=0, low=0, high=0, unit=unit)
+    return _sum(qs, unit)
 
 
 def _reason(kind: str, spec: ActionSpec, est: Estimate, fs: list[Finding]) -> tuple[str, str]:
@@ -114,8 +114,7 @@ def _build(spec: ActionSpec, est: Estimate, kind: str, fs: list[Finding],
     """``fs``: every finding linked to the action (its evidence); ``counted``: those whose
     waste the estimate counts (the sentence quotes the largest)."""
     s = ctx.settings
-    kwh = _sum([p.kwh_per_year for p in est.parts], "kWh/an") if est.parts else Quantity(
-        value=0, low=0, high=0, unit="kWh/an")
+    kwh = _sum([p.kwh_per_year for p in est.parts], "kWh/an")
     if kwh.value <= 0 and kind != "contract":
         return "nothing to save on the measured consumption"
     warnings = list(est.warnings)
