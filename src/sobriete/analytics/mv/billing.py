@@ -176,9 +176,7 @@ class BillingModel(BaselineModel):
             def feature(g: np.ndarray, sign: int) -> np.ndarray:
                 return avg @ np.maximum(0.0, sign * (g[None, :] - flat[:, None]))
 
-            fits = cps.search(y, w, np.zeros(len(y), int), 1, feature,
-                              cps.grid(s.heating_bp_min_c, s.heating_bp_max_c, s.bp_step_c),
-                              cps.grid(s.cooling_bp_min_c, s.cooling_bp_max_c, s.bp_step_c),
+            fits = cps.search(y, w, np.zeros(len(y), int), 1, feature, *s.grids(),
                               s.min_active_periods, s.refine)
             best = cps.choose(fits, len(y), s.bic_penalty)
         self.params = best.params(0)

@@ -135,11 +135,6 @@ class ChangePointModel(BaselineModel):
         self.fit_result = None
 
     # ---- fitting ---------------------------------------------------------------------------
-    def _grids(self) -> tuple[np.ndarray, np.ndarray]:
-        s = self.settings
-        return (cps.grid(s.heating_bp_min_c, s.heating_bp_max_c, s.bp_step_c),
-                cps.grid(s.cooling_bp_min_c, s.cooling_bp_max_c, s.bp_step_c))
-
     def _variant(self, y, t, amp, labels, mode):
         """(bic, rss, k, {label: params}) of one split/mode, or None if a group is too small.
         ``amp`` is the half daily range for the ``daily_cycle`` feature, None for ``mean``."""
@@ -147,7 +142,7 @@ class ChangePointModel(BaselineModel):
         names, cls, counts = np.unique(labels, return_inverse=True, return_counts=True)
         if len(names) > 1 and counts.min() < s.min_group_days:
             return None
-        hg, cg = self._grids()
+        hg, cg = s.grids()
         n = len(y)
 
         def feature_of(tt, aa):

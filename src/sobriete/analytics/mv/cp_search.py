@@ -47,7 +47,6 @@ def cycle_degrees(d: np.ndarray, amp: np.ndarray) -> np.ndarray:
     return np.where(amp > _AMP_EPS, out, np.maximum(0.0, d))
 
 
-
 class SearchSettings(BaseModel):
     """Balance-point search ranges, shared by the daily and the billing models."""
 
@@ -64,6 +63,12 @@ class SearchSettings(BaseModel):
     bp_step_c: float = Field(0.5, gt=0.05, le=5, description="[°C] coarse grid step; the best "
                              "point is then refined on a grid 5 times finer")
     refine: bool = Field(True, description="[-] refine balance points below the grid step")
+
+    def grids(self) -> tuple[np.ndarray, np.ndarray]:
+        """The coarse heating and cooling balance-point grids [°C]."""
+        return (grid(self.heating_bp_min_c, self.heating_bp_max_c, self.bp_step_c),
+                grid(self.cooling_bp_min_c, self.cooling_bp_max_c, self.bp_step_c))
+
 
 @dataclass
 class TermFit:
