@@ -49,7 +49,7 @@ from sobriete.services.actions_run import (
 from sobriete.services.building_energy import annual_kwh, energy_meters, heating_kwh
 from sobriete.services.diagnose_run import last_full_year
 from sobriete.services.footprint import measured
-from sobriete.services.mv_inputs import TEMP, meter_refs
+from sobriete.services.mv_inputs import TEMP, MeterRef, meter_refs
 from sobriete.services.store import Store
 from sobriete.services.store import schema as S
 from sobriete.services.store.actions import load_recommendations
@@ -115,8 +115,7 @@ def _year(y: int) -> tuple[date, date]:
     return date(y, 1, 1), date(y + 1, 1, 1)
 
 
-def _station(conn: Connection, b: Building, weather) -> str:
-    refs = meter_refs(conn, weather, [m.code for m in energy_meters(b)])
+def _station(b: Building, refs: list[MeterRef]) -> str:
     keys = [r.weather_key for r in refs if r.weather_key]
     if not keys:
         stations = ", ".join(refs[0].stations) if refs and refs[0].stations else "none"
@@ -198,14 +197,13 @@ def _baseline_periods(conn: Connection, b: Building) -> dict[str, tuple[date, da
 
 
 def _period(conn: Connection, b: Building, start: date, end: date, days: pd.Series,
-            dju_ref: float, station: str, weather, climate, warnings: list[dict],
-            ) -> PeriodEnergy:
+            dju_ref: float, station: str, weather, climate,
+            fitted: dict[str, tuple[date, date]], warnings: list[dict]) -> PeriodEnergy:
     kwh = annual_kwh(conn, b, start, end)
     if not kwh:
         raise TertiaireError(f"building {b.code!r}: no energy reading from {start} to {end}")
     warnings.extend(_coverage_warnings(conn, b, start, end))
     modelled = heating_kwh(conn, b, start, end, kwh, weather) or {}
-    fitted = _baseline_periods(conn, b) if modelled else {}
     heating = {}
     for carrier, total in kwh.items():
         if carrier in modelled:
@@ -264,7 +262,8 @@ def tertiaire_building(store: Store, b: Building, reference_year: int, *, year: 
     warnings: list[dict] = []
     tz = b.occupancy().timezone
     with store.engine.connect() as conn:
-        station = _station(conn, b, weather)
+        refs = meter_refs(conn, weather, [m.code for m in energy_meters(b)])
+        station = _station(b, refs)
         days = station_degree_days(conn, station, tz)
         if climate_ref == "mean":
             dju_ref, basis = mean_dju(days, station)
@@ -273,8 +272,7 @@ def tertiaire_building(store: Store, b: Building, reference_year: int, *, year: 
         if current_year is not None:
             window = _year(current_year)
         else:
-            ids = [r.series_id for r in meter_refs(conn, weather,
-                                                   [m.code for m in energy_meters(b)])]
+            ids = [r.series_id for r in refs]
             found = last_full_year(conn, ids, tz) if ids else None
             if found is None:
                 raise TertiaireError(f"building {b.code!r}: no energy reading")
@@ -282,9 +280,11 @@ def tertiaire_building(store: Store, b: Building, reference_year: int, *, year: 
         if window[0] < _year(reference_year)[1]:
             raise TertiaireError(f"building {b.code!r}: the current period {window[0]} → "
                                  f"{window[1]} overlaps the reference year {reference_year}")
+        fitted = _baseline_periods(conn, b)
         ref = _period(conn, b, *_year(reference_year), days, dju_ref, station, weather,
-                      climate, warnings)
-        cur = _period(conn, b, *window, days, dju_ref, station, weather, climate, warnings)
+                      climate, fitted, warnings)
+        cur = _period(conn, b, *window, days, dju_ref, station, weather, climate, fitted,
+                      warnings)
     recs, source = _recommendations(store, b, settings, weather)
     result = tertiaire_gap(b, reference_kwh=ref.adjusted_kwh, current_kwh=cur.adjusted_kwh,
                            recommendations=recs, annual_kwh=cur.kwh,
