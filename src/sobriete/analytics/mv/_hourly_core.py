@@ -232,6 +232,8 @@ def type_probabilities(
         empty = freq.sum(axis=1) == 0
         freq[empty] = fallback[empty]
     probs = freq / freq.sum(axis=1, keepdims=True)
+    period = np.zeros(n_days, bool)  # days copied from a baseline period (analogues only)
+    period_p = np.zeros((n_days, n_types))
     if analog_weight > 0:
         # Type counts of baseline days by (calendar type, weekday, day of year); several
         # baseline years simply add up.
@@ -241,8 +243,6 @@ def type_probabilities(
         if ref_run is not None:
             np.add.at(in_run, (ref_cal, ref_dow, ref_doy % 366),
                       (ref_run >= min_run) & (ref_run <= max_run))
-        period = np.zeros(n_days, bool)
-        period_p = np.zeros((n_days, n_types))
         analog = np.zeros((n_days, n_types))
         weight = np.zeros(n_days)
         for week in range(0, n_weeks + 1):
@@ -265,8 +265,6 @@ def type_probabilities(
         has = weight > 0
         analog[has] /= weight[has, None]
         probs[has] = (probs[has] + analog_weight * analog[has]) / (1.0 + analog_weight)
-    else:
-        period = np.zeros(n_days, bool)
     if (temp_bandwidth > 0 and day_temp is not None and ref_temp is not None and n_types > 1):
         like = temperature_likelihood(day_temp, ref_temp, onehot, temp_bandwidth,
                                       temp_prior_days)
@@ -274,8 +272,7 @@ def type_probabilities(
         tot = weighted.sum(axis=1, keepdims=True)
         ok = (tot[:, 0] > 0) & ~period
         probs[ok] = weighted[ok] / tot[ok]
-    if analog_weight > 0:
-        probs[period] = period_p[period]
+    probs[period] = period_p[period]
     if day_num is not None and ref_num is not None:
         # A baseline day itself is known: its own learnt type, not a guess.
         pos = np.searchsorted(ref_num, day_num)
