@@ -42,10 +42,12 @@ def annual_kwh(conn: Connection, b: Building, start: date, end: date) -> dict[st
 
 
 def heating_kwh(conn: Connection, b: Building, start: date, end: date,
-                annual: dict[str, float], weather=None) -> dict[str, float] | None:
+                annual: dict[str, float], weather=None,
+                run: object | None = None) -> dict[str, float] | None:
     """The weather-dependent (heating) part per carrier over [start, end): the latest
     successful baseline of each meter replayed on that period's weather. None when no meter
-    of the building has a baseline; a carrier is left out when its meter has none."""
+    of the building has a baseline; a carrier is left out when its meter has none. ``run``:
+    token under which the meters share their station's weather (``load_frames``)."""
     meters = {m.code: m for m in energy_meters(b)}
     refs = {r.series_id: r for r in meter_refs(conn, weather, list(meters))} if meters else {}
     fits = conn.execute(
@@ -59,7 +61,7 @@ def heating_kwh(conn: Connection, b: Building, start: date, end: date,
     for sid, f in latest.items():
         ref = refs[sid]
         try:
-            frame, _ = load_frames(conn, ref, start, end, f["frequency"])
+            frame, _ = load_frames(conn, ref, start, end, f["frequency"], run=run)
         except SobrieteError:
             continue  # no data or weather over the period: this carrier's split stays unknown
         pred = load_model(f["model_json"], f["result_json"]).predict(frame)

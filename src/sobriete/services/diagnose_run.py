@@ -108,9 +108,11 @@ def _window(ids: list[int], conn, b: Building, start: date | None, end: date | N
 
 
 def meter_series(conn: Connection, ref: MeterRef, b: Building, start: date, end: date,
-                 history_days: int, closures: Sequence[tuple[date, date]] = ()) -> MeterSeries:
+                 history_days: int, closures: Sequence[tuple[date, date]] = (),
+                 run: object | None = None) -> MeterSeries:
     """One meter as the detectors want it: hourly kWh and outdoor temperature from
-    ``history_days`` before ``start`` to ``end`` (local dates), analysis from ``start``."""
+    ``history_days`` before ``start`` to ``end`` (local dates), analysis from ``start``.
+    ``run``: token under which meters of one station share its weather (``load_frames``)."""
     tz = b.occupancy().timezone
     lo = start - timedelta(days=history_days)
     if ref.weather_key is None:
@@ -124,7 +126,7 @@ def meter_series(conn: Connection, ref: MeterRef, b: Building, start: date, end:
         warnings: tuple[str, ...] = (f"no weather station for building {b.code!r}: "
                                      "temperature-dependent rules not applied",)
     else:
-        frame, warnings = load_frames(conn, ref, lo, end, "hourly")
+        frame, warnings = load_frames(conn, ref, lo, end, "hourly", run=run)
         energy, temp = frame["energy_kwh"], frame["temp_air_c"]
     meter = next(m for m in b.meters if m.code == ref.key)
     return MeterSeries(building=b, meter=meter, energy_kwh=energy, temp_air_c=temp,
@@ -154,9 +156,9 @@ def zone_series(conn: Connection, b: Building, zone: Zone, start: date, end: dat
     return replace(z, annual_heating_kwh=(heating or {}).get(z.carrier))
 
 
-def _zone_heating(conn, b: Building, window, weather) -> dict[str, float] | None:
+def _zone_heating(conn, b: Building, window, weather, run: object) -> dict[str, float] | None:
     """The building's heating kWh (from its baselines) that puts a figure on overheating."""
-    return heating_kwh(conn, b, *window, annual_kwh(conn, b, *window), weather)
+    return heating_kwh(conn, b, *window, annual_kwh(conn, b, *window), weather, run=run)
 
 
 def _sensor_ids(conn: Connection, b: Building) -> list[int]:
@@ -222,13 +224,13 @@ def diagnose(
                     window, closed = windows[code], closures.get(code, ())
                     with store.engine.connect() as conn:
                         if isinstance(item, Zone):
-                            heating = heating or _zone_heating(conn, b, window, weather)
+                            heating = heating or _zone_heating(conn, b, window, weather, run_id)
                             z = zone_series(conn, b, item, *window, closed, heating)
                             found += diagnose_zone(z, s) if z else []
                         else:
                             found += diagnose_meter(meter_series(
                                 conn, item, b, *window, history_days=s.change.reference_days,
-                                closures=closed), s)
+                                closures=closed, run=run_id), s)
                     covered.add(key)
                 except Exception as exc:  # noqa: BLE001 — one bad series must not stop the estate
                     out.errors[key] = f"{type(exc).__name__}: {exc}"
