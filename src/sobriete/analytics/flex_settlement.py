@@ -97,6 +97,31 @@ class Settlement:
         """True when the 90 % interval excludes zero shed."""
         return self.delivered_kw > self.half_width_kw
 
+    def sentences(self) -> tuple[str, str]:
+        """The FR and EN summary of the settlement (it counts the warnings: call it again
+        after adding some)."""
+        a = self.event_start_utc.tz_convert(self.timezone)
+        b = self.event_end_utc.tz_convert(self.timezone)
+        p = self.parameters
+        if self.method == "x_of_y":
+            ref_fr = f"référence {p['x']} jours sur {p['y']}"
+            ref_en = f"reference {p['x']} of {p['y']} days"
+        else:
+            ref_fr = f"référence modèle horaire ({p['baseline_weeks']} semaines)"
+            ref_en = f"reference hourly model ({p['baseline_weeks']} weeks)"
+        pct = round(100 * self.confidence)
+        kw, half, kwh = self.delivered_kw, self.half_width_kw, self.delivered_kwh
+        fr = (f"Effacement du {a:%d/%m} de {a:%H:%M} à {b:%H:%M} : "
+              f"{_fmt(kw, 'fr')} kW en moyenne (± {_fmt(half, 'fr')} à "
+              f"{pct} %), {_fmt(kwh, 'fr', 0)} kWh, {ref_fr}")
+        en = (f"Shed on {a:%d/%m} from {a:%H:%M} to {b:%H:%M}: "
+              f"{_fmt(kw, 'en')} kW on average (± {_fmt(half, 'en')} at "
+              f"{pct} %), {_fmt(kwh, 'en', 0)} kWh, {ref_en}")
+        if self.warnings:
+            fr += f" ({len(self.warnings)} avertissement(s))"
+            en += f" ({len(self.warnings)} warning(s))"
+        return fr + ".", en + "."
+
     def to_json(self) -> dict[str, Any]:
         def num(v: float) -> float | None:
             return float(v) if math.isfinite(v) else None
@@ -282,29 +307,8 @@ def settle(
         delivered_kw=mean_kw, delivered_kwh=kwh, half_width_kw=half_kw,
         half_width_kwh=half_kw * hours_ok, standard_error_kw=se_kw, confidence=confidence,
         reference_days=ref_days, warnings=warnings, parameters=params)
-    res.sentence_fr, res.sentence_en = _sentences(res, local_start, end.tz_convert(tz))
+    res.sentence_fr, res.sentence_en = res.sentences()
     return res
-
-
-def _sentences(r: Settlement, a: pd.Timestamp, b: pd.Timestamp) -> tuple[str, str]:
-    p = r.parameters
-    if r.method == "x_of_y":
-        ref_fr = f"référence {p['x']} jours sur {p['y']}"
-        ref_en = f"reference {p['x']} of {p['y']} days"
-    else:
-        ref_fr = f"référence modèle horaire ({p['baseline_weeks']} semaines)"
-        ref_en = f"reference hourly model ({p['baseline_weeks']} weeks)"
-    pct = round(100 * r.confidence)
-    fr = (f"Effacement du {a:%d/%m} de {a:%H:%M} à {b:%H:%M} : "
-          f"{_fmt(r.delivered_kw, 'fr')} kW en moyenne (± {_fmt(r.half_width_kw, 'fr')} à "
-          f"{pct} %), {_fmt(r.delivered_kwh, 'fr', 0)} kWh, {ref_fr}")
-    en = (f"Shed on {a:%d/%m} from {a:%H:%M} to {b:%H:%M}: "
-          f"{_fmt(r.delivered_kw, 'en')} kW on average (± {_fmt(r.half_width_kw, 'en')} at "
-          f"{pct} %), {_fmt(r.delivered_kwh, 'en', 0)} kWh, {ref_en}")
-    if r.warnings:
-        fr += f" ({len(r.warnings)} avertissement(s))"
-        en += f" ({len(r.warnings)} warning(s))"
-    return fr + ".", en + "."
 
 
 # --------------------------------------------------------------------------------- X of Y

@@ -22,7 +22,6 @@ from sqlalchemy import Connection
 from sobriete.analytics.flex_settlement import (
     LOOKBACK_DAYS,
     Settlement,
-    _sentences,  # same wording with our warnings
     settle,
 )
 from sobriete.domain import columns as C
@@ -169,8 +168,7 @@ def settle_event(
             raise SettlementError(f"meter {meter_code!r}: {exc}") from exc
         res.warnings = extra + res.warnings
         if extra:  # the sentences count the warnings: rebuilt with the service's own
-            res.sentence_fr, res.sentence_en = _sentences(
-                res, a.tz_convert(timezone), b.tz_convert(timezone))
+            res.sentence_fr, res.sentence_en = res.sentences()
         res.parameters.update(meter=meter_code, building=ref.building_code,
                               quantity=ref.quantity, load_kw_from=KW_FROM[ref.quantity],
                               weather_station=ref.weather_key if method == "mv" else None,
