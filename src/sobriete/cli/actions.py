@@ -7,7 +7,7 @@ from rich.table import Table
 
 from sobriete.advice import CATALOGUE, Recommendation, rank
 from sobriete.cli import _db_option, _lang, console, fail, main
-from sobriete.cli.diagnose import findings_table, num
+from sobriete.cli.diagnose import findings_table, interval, num
 from sobriete.cli.mv import _bar, _date, _weather
 from sobriete.domain.errors import SobrieteError
 from sobriete.services.actions_run import (
@@ -32,7 +32,8 @@ def action_name(code: str, lang: str) -> str:
 
 
 def span(q: dict | None, lang: str) -> str:
-    """``value [low–high]`` of a stored quantity (a dict with value, low, high)."""
+    """``value [low–high]`` of a stored quantity (a dict with value, low, high): the JSON
+    twin of ``cli.diagnose.interval``."""
     if not q:
         return "—"
     return f"{num(q['value'], lang)} [{num(q['low'], lang)}–{num(q['high'], lang)}]"
@@ -80,7 +81,7 @@ def recommendations_table(recs: list[Recommendation], title: str, lang: str,
             str(i), *([r.building_code] if with_building else []),
             f"{action_name(r.action_code, lang)}\n[dim]{r.action_code} · "
             f"{r.action_type.value if fr else TYPE_EN.get(r.action_type.value, '')}[/]",
-            num(r.kwh_per_year.value, lang), span(r.eur_per_year.model_dump(), lang),
+            num(r.kwh_per_year.value, lang), interval(r.eur_per_year, lang),
             num(r.net_cost_eur, lang),
             "—" if r.payback_years is None else num(r.payback_years, lang, 1),
             num(r.eur_saved_per_eur_spent, lang, 1),
