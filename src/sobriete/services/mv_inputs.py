@@ -47,10 +47,10 @@ def meter_refs(conn: Connection, weather: str | dict[str, str] | None,
                 S.building.c.activity, S.building.c.calendar_json, S.building.c.weather_station)
          .select_from(S.series.outerjoin(S.building, S.series.c.building_id == S.building.c.id))
          .where(S.series.c.kind == "meter").order_by(S.series.c.key))
+    if keys:
+        q = q.where(S.series.c.key.in_(keys))
     refs = []
     for r in conn.execute(q).mappings():
-        if keys and r["key"] not in keys:
-            continue
         station = _station_for(r["building_code"], weather, stations, r["weather_station"])
         cal = r["calendar_json"] or default_calendar(
             ActivityCategory(r["activity"] or "other")).model_dump_json()
