@@ -214,9 +214,10 @@ def diagnose(
         run_id = _open_run(store, s, building, meters, closures, windows, total + len(errors))
         out = DiagnosisOutcome(run_id, total + len(errors), 0, [], windows, errors)
         done = 0
+        heating: dict[str, dict[str, float] | None] = {}  # building -> its heating kWh
         progress(0, total)
         for code, items in work.items():
-            b, found, covered, heating = known[code], [], set(), None
+            b, found, covered = known[code], [], set()
             for key, item in items:
                 try:
                     if code not in windows:
@@ -224,8 +225,9 @@ def diagnose(
                     window, closed = windows[code], closures.get(code, ())
                     with store.engine.connect() as conn:
                         if isinstance(item, Zone):
-                            heating = heating or _zone_heating(conn, b, window, weather, run_id)
-                            z = zone_series(conn, b, item, *window, closed, heating)
+                            if code not in heating:  # once per building, even when None
+                                heating[code] = _zone_heating(conn, b, window, weather, run_id)
+                            z = zone_series(conn, b, item, *window, closed, heating[code])
                             found += diagnose_zone(z, s) if z else []
                         else:
                             found += diagnose_meter(meter_series(
