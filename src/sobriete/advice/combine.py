@@ -15,6 +15,7 @@ the same way from the parts' low and high ends (the added consumption with the o
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -30,7 +31,7 @@ def check_consumption(annual_kwh: Mapping[str, float],
     heating part exceeds the carrier's annual consumption."""
     for name, table in (("annual_kwh", annual_kwh), ("heating_kwh", heating_kwh or {})):
         for carrier, kwh in table.items():
-            if not (kwh == kwh and abs(kwh) != float("inf")) or kwh < 0:
+            if not math.isfinite(kwh) or kwh < 0:
                 raise ValueError(f"{name}[{carrier!r}] must be a finite kWh/yr >= 0, got {kwh}")
     for carrier, kwh in (heating_kwh or {}).items():
         if carrier not in annual_kwh:
