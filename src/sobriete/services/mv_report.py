@@ -17,8 +17,8 @@ from sobriete.analytics.mv.base import ENERGY, PREDICTED
 from sobriete.analytics.mv.events import cusum
 from sobriete.analytics.mv.savings import avoided_energy
 from sobriete.reporting import mv_plots as P
-from sobriete.services.mv_inputs import meter_refs
-from sobriete.services.mv_run import load_frames, load_model
+from sobriete.services.mv_inputs import load_frames, meter_refs
+from sobriete.services.mv_run import load_model
 from sobriete.services.store import Store
 from sobriete.services.store import schema as S
 

@@ -15,8 +15,8 @@ from sobriete.analytics.mv.savings import avoided_energy
 from sobriete.domain.errors import SobrieteError
 from sobriete.services.executors import Executor, default_executor
 from sobriete.services.footprint import measured
-from sobriete.services.mv_inputs import MeterRef, load_frames
-from sobriete.services.mv_run import _worker_store, load_model, meter_refs, settings_doc
+from sobriete.services.mv_inputs import MeterRef, load_frames, meter_refs
+from sobriete.services.mv_run import _worker_store, load_model, settings_doc
 from sobriete.services.store import Store
 from sobriete.services.store import schema as S
 
