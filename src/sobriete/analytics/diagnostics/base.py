@@ -63,9 +63,12 @@ class MeterSeries:
         return self.energy_kwh[self.energy_kwh.index >= self.start]
 
     def reference(self, days: int) -> pd.Series:
-        lo = self.start - pd.Timedelta(days=days)
+        return self.between(self.start - pd.Timedelta(days=days), self.start)
+
+    def between(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
+        """Hourly kWh over [start, end)."""
         e = self.energy_kwh
-        return e[(e.index >= lo) & (e.index < self.start)]
+        return e[(e.index >= start) & (e.index < end)]
 
     @cached_property
     def occupancy(self) -> Occupancy:

@@ -245,11 +245,6 @@ def _arbitrate(steps: list, bases: list, days: pd.DataFrame) -> tuple[list, list
     return keep_steps, [b for i, b in enumerate(bases) if i not in drop_bases]
 
 
-def _rows(series: MeterSeries, start, end) -> pd.Series:
-    e = series.energy_kwh
-    return e[(e.index >= start) & (e.index < end)]
-
-
 def _step_finding(series, settings, ref, shape, first, last, jump, base) -> Finding:
     c = settings.change
     days = ref.analysed.loc[first:last].copy()
@@ -261,7 +256,7 @@ def _step_finding(series, settings, ref, shape, first, last, jump, base) -> Find
     start, end = D.local_day_bounds(series, first, last)
     kind = FindingKind.DRIFT if shape == "drift" else FindingKind.STEP_CHANGE
     half = _Z90 * ref.sum_sigma(ex.n_days) / ex.excess_kwh if ex.excess_kwh > 0 else 1.0
-    ev = evidence(series, _rows(series, start, end), plot="residual_cusum",
+    ev = evidence(series, series.between(start, end), plot="residual_cusum",
                   values={"excess_kwh": round(ex.excess_kwh, 1), "days": ex.n_days,
                           "mean_daily_change_kwh": round(level, 1),
                           "change_ratio": round(jump, 3), "shape": shape},
@@ -306,7 +301,7 @@ def _base_finding(series, settings, nights, n_mean, first, last, level_kw, base,
     start, end = D.local_day_bounds(series, first, last)
     span = nights.loc[first:last]
     excess = float(level_kw * span["closed_h"].sum())
-    ev = evidence(series, _rows(series, start, end), plot="residual_cusum",
+    ev = evidence(series, series.between(start, end), plot="residual_cusum",
                   values={"night_power_increase_kw": round(level_kw, 2),
                           "increase_ratio": round(level_kw / n_mean, 3),
                           "excess_kwh": round(excess, 1), "days": int(len(span))},

@@ -106,9 +106,8 @@ def _finding(series, settings, ref, kind, label, first, last, ex: D.Excess, z: f
     s = settings.schedule
     start, end = D.local_day_bounds(series, first, last)
     half = _Z90 * ref.sum_sigma(ex.n_days, closed=True) / ex.excess_kwh
-    rows = series.energy_kwh[(series.energy_kwh.index >= start) & (series.energy_kwh.index < end)]
     ev = evidence(
-        series, rows, plot="daily_vs_temperature",
+        series, series.between(start, end), plot="daily_vs_temperature",
         values={"actual_kwh": round(ex.actual_kwh, 1), "excess_kwh": round(ex.excess_kwh, 1),
                 "excess_ratio": ex.ratio_shown, "significance_sigma": round(z, 1),
                 "days": ex.n_days, "day_type": label},

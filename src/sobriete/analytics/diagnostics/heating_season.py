@@ -104,11 +104,10 @@ def _finding(series, settings, ref, kind, first, last, ex: D.Excess, z: float,
              sigma: float) -> Finding:
     h = settings.heating_season
     start, end = D.local_day_bounds(series, first, last)
-    rows = series.energy_kwh[(series.energy_kwh.index >= start) & (series.energy_kwh.index < end)]
     half = _Z90 * sigma * np.sqrt(ex.n_days * (1 + ref.rho) / (1 - ref.rho)) / ex.excess_kwh
     ev = evidence(
-        series, rows, plot="daily_vs_temperature" if kind is FindingKind.SUMMER_HEATING
-        else "heating_season",
+        series, series.between(start, end),
+        plot="daily_vs_temperature" if kind is FindingKind.SUMMER_HEATING else "heating_season",
         values={"actual_kwh": round(ex.actual_kwh, 1), "excess_kwh": round(ex.excess_kwh, 1),
                 "excess_ratio": ex.ratio_shown, "significance_sigma": round(z, 1),
                 "days": ex.n_days},
