@@ -92,7 +92,7 @@ class ComfortSettings(_Frozen):
         return self
 
 
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+def runs(flags: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) index pairs of the runs of True in ``flags``."""
     padded = np.concatenate(([False], flags, [False])).astype(np.int8)
     edges = np.flatnonzero(np.diff(padded))
@@ -134,7 +134,7 @@ def comfort_envelope(
         settings.occupied_min_c, settings.occupied_max_c, RULE_OCCUPIED)
     long_steps = settings.long_closure_h * 3600 / STEP_S
     preheat_steps = int(round(settings.preheat_window_h * 3600 / STEP_S))
-    for a, b in _runs(~occ):
+    for a, b in runs(~occ):
         # A span touching the padded grid's edge is at least as long as the padding.
         if b - a >= long_steps or a == 0 and b == n and n >= long_steps:
             t_min[a:b], t_max[a:b], rule[a:b] = (

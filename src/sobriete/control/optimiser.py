@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy import sparse
 
 from sobriete.analytics.diagnostics.base import fmt_dec
+from sobriete.control.comfort import runs
 from sobriete.control.interface import STEP_S, LinearThermalModel
 
 _TOL_K = 1e-4  # slack below this is solver noise, not a comfort violation
@@ -94,12 +95,6 @@ class Plan:
     @property
     def comfort_kept(self) -> bool:
         return self.violation_total_kh <= _TOL_K
-
-
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    padded = np.concatenate(([False], flags, [False])).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
 def _column(frames: list[pd.DataFrame], name: str, n: int, default: float) -> np.ndarray:
@@ -371,7 +366,7 @@ class _Texts:
         s, fr, en = self.s, [], []
         power = s["power_w"].to_numpy()
         cap = s["cap_w"].to_numpy()
-        for a, b in _runs(s["slack_low_k"].to_numpy() > 0):
+        for a, b in runs(s["slack_low_k"].to_numpy() > 0):
             short = s["slack_low_k"].iloc[a:b].max()
             t0 = self.temps[0]
             if a <= 1 and t0 < s["t_min_c"].iloc[1]:
@@ -400,8 +395,7 @@ class _Texts:
         power = s["power_w"].to_numpy()
         if np.ptp(price) > 1e-9:
             dear = price > price.min() + 0.5 * np.ptp(price)
-            runs = _runs(dear)
-            a, b = runs[0]
+            a, b = runs(dear)[0]
             label_fr = "période chère"
             if "tariff_label" in s.columns:
                 label_fr = str(s["tariff_label"].iloc[a])
@@ -421,7 +415,7 @@ class _Texts:
                 fr.append(f"{label_fr} de {wf} à {wt} ({fmt_dec(price[a], 2)} €/kWh)")
                 en.append(f"{label_fr} from {wf} to {wt} ({price[a]:.2f} EUR/kWh)")
         capped = s["cap_w"].to_numpy() < self.settings.max_power_w - 1e-6
-        for a, b in _runs(capped):
+        for a, b in runs(capped):
             f, t = self._span(a, b)
             kw = s["cap_w"].iloc[a:b].min() / 1000
             fr.append(f"Effacement de {f} à {t} : puissance plafonnée à {fmt_dec(kw, 1)} kW")

@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
+from sobriete.control.comfort import runs
 from sobriete.reporting._plot_common import (
     C_ACTUAL,
     C_BASELINE,
@@ -39,10 +40,7 @@ def _spans(local: pd.DatetimeIndex, flags: np.ndarray) -> list[tuple[pd.Timestam
                                                                       pd.Timestamp]]:
     """(start, end) of each run of True steps, end = the next step's start."""
     step = local[1] - local[0] if len(local) > 1 else pd.Timedelta(minutes=15)
-    padded = np.concatenate(([False], np.asarray(flags, bool), [False])).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    return [(local[a], local[b - 1] + step) for a, b in zip(edges[::2], edges[1::2],
-                                                             strict=True)]
+    return [(local[a], local[b - 1] + step) for a, b in runs(np.asarray(flags, bool))]
 
 
 def control_day_png(steps: pd.DataFrame, *, lang: str = "fr", title: str | None = None,
