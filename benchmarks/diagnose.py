@@ -22,34 +22,34 @@ per building-month, runtime per meter-year, for each detector) and prints markdo
 
 from __future__ import annotations
 
+import benchmarks.one_blas_thread  # noqa: F401 - first: one BLAS thread before numpy loads
+
+# isort: split
+
+import argparse
+import json
+import multiprocessing as mp
 import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import traceback
+from collections import Counter, defaultdict
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # before numpy: one BLAS thread here and in children
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import multiprocessing as mp  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import traceback  # noqa: E402
-from collections import Counter, defaultdict  # noqa: E402
-from concurrent.futures import ProcessPoolExecutor, as_completed  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from benchmarks.diag import data as D  # noqa: E402
-from benchmarks.diag import generic  # noqa: E402
-from benchmarks.diag.faults import (  # noqa: E402
+from benchmarks.diag import data as D
+from benchmarks.diag import generic
+from benchmarks.diag.faults import (
     CARRIERS,
     FAULT_TYPES,
     MAGNITUDES,
     NotInjectable,
     inject,
 )
-from benchmarks.diag.scoring import (  # noqa: E402
+from benchmarks.diag.scoring import (
     MAPPED,
     Episode,
     aggregate,

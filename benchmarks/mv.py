@@ -34,35 +34,35 @@ Process design, the same for both tools, one BLAS thread everywhere:
 
 from __future__ import annotations
 
+import benchmarks.one_blas_thread  # noqa: F401 - first: one BLAS thread before numpy loads
+
+# isort: split
+
+import argparse
+import json
+import multiprocessing as mp
 import os
+import platform
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # before numpy: one BLAS thread here and in children
+import numpy as np
+import pandas as pd
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import multiprocessing as mp  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from concurrent.futures import ProcessPoolExecutor, as_completed  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from benchmarks import mv_ours as ours  # noqa: E402
-from benchmarks.peers import opendsm_runner as runner  # noqa: E402
-from benchmarks.peers.load_data import (  # noqa: E402
+from benchmarks import mv_ours as ours
+from benchmarks.peers import opendsm_runner as runner
+from benchmarks.peers.load_data import (
     Meter,
     Split,
     load_cambridge,
     load_opendsm_samples,
     slice_period,
 )
-from benchmarks.peers.metrics import daily_from_hourly, evaluate  # noqa: E402
+from benchmarks.peers.metrics import daily_from_hourly, evaluate
 
 RESULTS = Path(__file__).with_name("results") / "mv.json"
 CAMBRIDGE_SPLITS = ("2015->2016", "2016->2017", "2017->2018", "2018->2019")

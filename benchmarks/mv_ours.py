@@ -30,20 +30,19 @@ fit, for the savings of the evaluation period, and shows in ``peak_rss_mb`` only
 
 from __future__ import annotations
 
-import os
+import benchmarks.one_blas_thread  # noqa: F401 - first: one BLAS thread before numpy loads
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+# isort: split
 
-import time  # noqa: E402
-import warnings  # noqa: E402
-from dataclasses import asdict, dataclass, field  # noqa: E402
-from datetime import time as dtime  # noqa: E402
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from datetime import time as dtime
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from benchmarks.peers import isolated  # noqa: E402
-from benchmarks.peers.opendsm_runner import _slice  # noqa: E402
+from benchmarks.peers import isolated
+from benchmarks.peers.opendsm_runner import _slice
 
 MODELS = ("daily", "hourly")
 WEATHER_PAD_H = 12

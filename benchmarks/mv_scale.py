@@ -26,23 +26,23 @@ The pilot (default 500 meter-years) is extrapolated linearly to 10,000.
 
 from __future__ import annotations
 
+import benchmarks.one_blas_thread  # noqa: F401 - first: one BLAS thread before numpy loads
+
+# isort: split
+
+import argparse
+import cProfile
 import os
+import pstats
+import sys
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+import numpy as np
+import pandas as pd
 
-import argparse  # noqa: E402
-import cProfile  # noqa: E402
-import pstats  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from datetime import UTC, date, datetime  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from benchmarks.peers.load_data import CAMBRIDGE_DIR, load_cambridge  # noqa: E402
+from benchmarks.peers.load_data import CAMBRIDGE_DIR, load_cambridge
 
 TARGET_START = pd.Timestamp("2018-12-31", tz="UTC")
 HOURS = 8784

@@ -48,19 +48,18 @@ Any exception is caught and returned as `status="crash"` with stage, type, messa
 
 from __future__ import annotations
 
-import os
+import benchmarks.one_blas_thread  # noqa: F401 - first: one BLAS thread before numpy loads
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+# isort: split
 
-import logging  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-from dataclasses import asdict, dataclass, field  # noqa: E402
+import logging
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from benchmarks.peers import isolated  # noqa: E402
+from benchmarks.peers import isolated
 
 MODELS = ("daily", "hourly")
 _BASELINE_METRIC_FIELDS = (
