@@ -44,6 +44,7 @@ class DailyReference:
     warnings: tuple[str, ...]
     sigma_closed_kwh: float | None = None  # the same over closed days only (quieter)
     sigma_floor_kwh: float = 0.0  # the smallest daily noise assumed for this meter
+    weather: bool = True  # False: no outdoor temperature, expected levels ignore the weather
 
     @property
     def analysed(self) -> pd.DataFrame:
@@ -74,7 +75,8 @@ def _lag1(r: pd.Series) -> float:
 def daily_reference(series: MeterSeries, settings: DiagnosticSettings) -> DailyReference:
     hourly = series.frame()
     warnings: list[str] = []
-    if not np.isfinite(hourly["temp_air_c"]).any():
+    weather = bool(np.isfinite(hourly["temp_air_c"]).any())
+    if not weather:
         hourly["temp_air_c"] = _NO_WEATHER_TEMP_C
         warnings.append("no outdoor temperature: expected levels do not follow the weather")
     days = daily_input(hourly)
@@ -107,7 +109,7 @@ def daily_reference(series: MeterSeries, settings: DiagnosticSettings) -> DailyR
                           {"model": model.name, "split": model.split, "feature": model.feature,
                            "reference_days": int(in_ref.sum())},
                           tuple(warnings), sigma_closed,
-                          floor if np.isfinite(floor) else 0.0)
+                          floor if np.isfinite(floor) else 0.0, weather)
 
 
 def _sigma(residuals: pd.Series, floor: float) -> float:

@@ -39,9 +39,9 @@ def detect_heating_season(series: MeterSeries, settings: DiagnosticSettings,
         return []
     h = settings.heating_season
     ref = ref or D.daily_reference(series, settings)
-    days = ref.days[ref.days["energy_kwh"].notna() & ref.days["temp_air_c"].notna()].copy()
-    if ref.warnings and "no outdoor temperature" in ref.warnings[0]:
+    if not ref.weather:
         return []
+    days = ref.days[ref.days["energy_kwh"].notna() & ref.days["temp_air_c"].notna()].copy()
     warm = days["temp_air_c"] >= h.no_heating_temp_c
     workday = days["day_type"] == DayType.WORKDAY.value
     base = pd.Series(np.nan, index=days.index)
