@@ -101,6 +101,7 @@ def daily_reference(series: MeterSeries, settings: DiagnosticSettings) -> DailyR
     # A meter reading 0 most days (a boiler off in summer) has a MAD of 0: below a small share
     # of its mean use, noise is resolution, not a reason to call every excess infinite.
     floor = _SIGMA_FLOOR_SHARE * float(days.loc[in_ref, "energy_kwh"].mean())
+    floor = floor if np.isfinite(floor) else 0.0
     sigma = _sigma(ref_res, floor)
     closed = days["day_type"] != DayType.WORKDAY.value
     sigma_closed = _sigma(days.loc[in_ref & closed, "residual_kwh"], floor)
@@ -108,8 +109,7 @@ def daily_reference(series: MeterSeries, settings: DiagnosticSettings) -> DailyR
     return DailyReference(days, sigma, _lag1(ref_res), source,
                           {"model": model.name, "split": model.split, "feature": model.feature,
                            "reference_days": int(in_ref.sum())},
-                          tuple(warnings), sigma_closed,
-                          floor if np.isfinite(floor) else 0.0, weather)
+                          tuple(warnings), sigma_closed, floor, weather)
 
 
 def _sigma(residuals: pd.Series, floor: float) -> float:
@@ -120,7 +120,7 @@ def _sigma(residuals: pd.Series, floor: float) -> float:
     sigma = robust_sigma(r)
     if not np.isfinite(sigma) or sigma <= 0:
         sigma = float(r.std())
-    return float(max(sigma, floor)) if np.isfinite(floor) else float(sigma)
+    return float(max(sigma, floor))
 
 
 def episodes(mask: pd.Series, max_gap_days: int = 0) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
