@@ -13,6 +13,7 @@ import click
 from rich.table import Table
 
 from sobriete.cli import _lang, console, err_console, main
+from sobriete.cli.diagnose import num
 from sobriete.reporting.control_plots import control_day_png
 from sobriete.services.control_run import (
     BASE_EUR_PER_KWH,
@@ -45,11 +46,8 @@ def control() -> None:
     """Pilotage du chauffage (régulateur prédictif, enveloppe de sécurité, journal)."""
 
 
-def _fr(x: float | None, decimals: int, lang: str) -> str:
-    if x is None or not math.isfinite(x):
-        return "—"
-    s = f"{x:,.{decimals}f}"
-    return s if lang == "en" else s.replace(",", "\u202f").replace(".", ",")
+def _num(x: float | None, decimals: int, lang: str) -> str:
+    return num(x if x is not None and math.isfinite(x) else None, lang, decimals)
 
 
 def _hm(w: tuple[time, time]) -> str:
@@ -76,13 +74,13 @@ def outcome_table(o: SimulationOutcome, lang: str) -> Table:
         table.add_column(c[0] if fr else c[1], justify="left" if i == 0 else "right")
     for name, r in ((("Programme du bâtiment", "Building schedule"), o.schedule),
                     (("Pilotage (régulateur)", "Controller"), o.controller)):
-        row = [name[0] if fr else name[1], _fr(r.cost_eur, 2, lang), _fr(r.energy_kwh, 1, lang),
-               _fr(r.peak_kw, 1, lang)]
+        row = [name[0] if fr else name[1], _num(r.cost_eur, 2, lang), _num(r.energy_kwh, 1, lang),
+               _num(r.peak_kw, 1, lang)]
         if o.red_day:
-            row.append(_fr(r.kwh_red, 1, lang))
+            row.append(_num(r.kwh_red, 1, lang))
         if o.shed_window is not None:
-            row.append(_fr(r.kwh_shed, 1, lang))
-        row.append(_fr(r.discomfort_kh, 2, lang))
+            row.append(_num(r.kwh_shed, 1, lang))
+        row.append(_num(r.discomfort_kh, 2, lang))
         table.add_row(*row)
     return table
 
@@ -94,22 +92,22 @@ def print_outcome(o: SimulationOutcome, lang: str) -> None:
     gain = s.cost_eur - c.cost_eur
     pct = 100 * gain / s.cost_eur if s.cost_eur else float("nan")
     console.print(
-        (f"Écart : {_fr(gain, 2, lang)} € ({_fr(pct, 0, lang)} %) ; {o.plans_solved} plans "
-         f"résolus en {_fr(o.solve_time_s, 1, lang)} s, {o.fallbacks} repli(s) sur le "
+        (f"Écart : {_num(gain, 2, lang)} € ({_num(pct, 0, lang)} %) ; {o.plans_solved} plans "
+         f"résolus en {_num(o.solve_time_s, 1, lang)} s, {o.fallbacks} repli(s) sur le "
          "programme.") if fr else
-        (f"Difference: {_fr(gain, 2, lang)} EUR ({_fr(pct, 0, lang)} %); {o.plans_solved} "
-         f"plans solved in {_fr(o.solve_time_s, 1, lang)} s, {o.fallbacks} fallback(s) to the "
+        (f"Difference: {_num(gain, 2, lang)} EUR ({_num(pct, 0, lang)} %); {o.plans_solved} "
+         f"plans solved in {_num(o.solve_time_s, 1, lang)} s, {o.fallbacks} fallback(s) to the "
          "schedule."))
     console.print("Pourquoi (journal du régulateur) :" if fr else
                   "Why (controller's audit log):")
     for k in o.key_steps[:3]:
         what = k.what_fr if fr else k.what_en
         text = k.explanation_fr if fr else k.explanation_en
-        console.print(f"  {k.time_local} ({what}, {_fr(k.temp_c, 1, lang)} °C, "
-                      f"{_fr(k.power_kw, 1, lang)} kW) : {text}", highlight=False)
-    prices = (f"{_fr(RED_EUR_PER_KWH, 2, lang)} €/kWh 06:00-22:00, "
-              f"{_fr(BASE_EUR_PER_KWH, 2, lang)} €/kWh sinon" if o.red_day else
-              f"{_fr(BASE_EUR_PER_KWH, 2, lang)} €/kWh")
+        console.print(f"  {k.time_local} ({what}, {_num(k.temp_c, 1, lang)} °C, "
+                      f"{_num(k.power_kw, 1, lang)} kW) : {text}", highlight=False)
+    prices = (f"{_num(RED_EUR_PER_KWH, 2, lang)} €/kWh 06:00-22:00, "
+              f"{_num(BASE_EUR_PER_KWH, 2, lang)} €/kWh sinon" if o.red_day else
+              f"{_num(BASE_EUR_PER_KWH, 2, lang)} €/kWh")
     console.print(
         (f"Simulation : école d'une zone (modèle RC, 40 kW) apprise sur {o.days_learning} jours "
          f"de son programme, météo synthétique (graine {o.seed}), prévision parfaite ; prix "
