@@ -32,7 +32,6 @@ from sobriete.analytics.mv.changepoint import ChangePointModel, ChangePointSetti
 from sobriete.analytics.mv.events import cusum, robust_sigma
 from sobriete.domain.findings import Finding, FindingKind
 
-_Z90 = 1.645
 _MIN_LEVEL_BEFORE = 0.25  # share of the reference the level before a change must reach
 _QUIET_WEEK_SHARE = 0.25  # of the median weekly expectation: below, a week is not tested
 
@@ -255,7 +254,7 @@ def _step_finding(series, settings, ref, shape, first, last, jump, base) -> Find
     level = jump * mean_expected
     start, end = D.local_day_bounds(series, first, last)
     kind = FindingKind.DRIFT if shape == "drift" else FindingKind.STEP_CHANGE
-    half = _Z90 * ref.sum_sigma(ex.n_days) / ex.excess_kwh if ex.excess_kwh > 0 else 1.0
+    half = D.Z90 * ref.sum_sigma(ex.n_days) / ex.excess_kwh if ex.excess_kwh > 0 else 1.0
     ev = evidence(series, series.between(start, end), plot="residual_cusum",
                   values={"excess_kwh": round(ex.excess_kwh, 1), "days": ex.n_days,
                           "mean_daily_change_kwh": round(level, 1),

@@ -27,8 +27,6 @@ _LABEL_FR = {"weekend": "le week-end", "closed_weekday": "le jour de fermeture",
 _LABEL_EN = {"weekend": "the weekend", "closed_weekday": "the closed weekday",
              "public_holiday": "the public holiday", "school_holiday": "the school holidays",
              "closure": "the declared closure"}
-# Z of a two-sided 90 % interval, for the waste interval.
-_Z90 = 1.645
 _MAX_RUN_WEEKENDS = 8  # longest run of weekends tested as one
 
 
@@ -105,7 +103,7 @@ def _weekend_runs(ref: D.DailyReference, weekends: list[tuple],
 def _finding(series, settings, ref, kind, label, first, last, ex: D.Excess, z: float) -> Finding:
     s = settings.schedule
     start, end = D.local_day_bounds(series, first, last)
-    half = _Z90 * ref.sum_sigma(ex.n_days, closed=True) / ex.excess_kwh
+    half = D.Z90 * ref.sum_sigma(ex.n_days, closed=True) / ex.excess_kwh
     ev = evidence(
         series, series.between(start, end), plot="daily_vs_temperature",
         values={"actual_kwh": round(ex.actual_kwh, 1), "excess_kwh": round(ex.excess_kwh, 1),

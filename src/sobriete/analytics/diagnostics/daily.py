@@ -30,6 +30,7 @@ _SPLITS = ("occupancy", "season_occupancy")
 # Stand-in temperature when no weather exists: the model then learns levels per day group.
 _NO_WEATHER_TEMP_C = 15.0
 _SIGMA_FLOOR_SHARE = 0.02  # of the mean daily use: the smallest daily noise assumed
+Z90 = 1.645  # z of a two-sided 90 % interval, for the waste intervals
 
 
 @dataclass(frozen=True)
@@ -186,5 +187,10 @@ def significance(ref: DailyReference, ex: Excess, closed: bool = False) -> float
 
 def score(z: float, ratio: float, z_min: float, ratio_min: float) -> float:
     """0.5 at the reporting thresholds, towards 1 as both margins grow."""
-    margin = min(z / z_min if z_min > 0 else 2.0, ratio / ratio_min if ratio_min > 0 else 2.0)
+    return margin_score(min(z / z_min if z_min > 0 else 2.0,
+                            ratio / ratio_min if ratio_min > 0 else 2.0))
+
+
+def margin_score(margin: float) -> float:
+    """0.5 at margin 1 (the threshold itself), towards 1 as it grows."""
     return float(np.clip(0.5 + 0.5 * np.tanh(margin - 1.0), 0.0, 1.0))

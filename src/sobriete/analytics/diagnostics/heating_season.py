@@ -22,8 +22,6 @@ from sobriete.analytics.mv.events import robust_sigma
 from sobriete.domain.findings import Finding, FindingKind
 from sobriete.domain.portfolio import MeterKind
 
-_Z90 = 1.645
-
 
 def _in_season(index: pd.DatetimeIndex, start_mmdd: str, end_mmdd: str, tol: int) -> np.ndarray:
     """True for dates inside [start - tol, end + tol] of a season spanning the new year."""
@@ -104,7 +102,7 @@ def _finding(series, settings, ref, kind, first, last, ex: D.Excess, z: float,
              sigma: float) -> Finding:
     h = settings.heating_season
     start, end = D.local_day_bounds(series, first, last)
-    half = _Z90 * sigma * np.sqrt(ex.n_days * (1 + ref.rho) / (1 - ref.rho)) / ex.excess_kwh
+    half = D.Z90 * sigma * np.sqrt(ex.n_days * (1 + ref.rho) / (1 - ref.rho)) / ex.excess_kwh
     ev = evidence(
         series, series.between(start, end),
         plot="daily_vs_temperature" if kind is FindingKind.SUMMER_HEATING else "heating_season",

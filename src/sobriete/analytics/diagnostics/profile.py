@@ -23,6 +23,7 @@ from sobriete.analytics.diagnostics.base import (
     fmt_pct,
     waste,
 )
+from sobriete.analytics.diagnostics.daily import margin_score
 from sobriete.analytics.diagnostics.settings import DETECTOR_VERSIONS, DiagnosticSettings
 from sobriete.domain.findings import Finding, FindingKind
 from sobriete.domain.portfolio import HeatingSystem, MeterKind
@@ -68,10 +69,6 @@ def _night_and_occupied_kw(f: pd.DataFrame, night: np.ndarray,
     return (p_night, p_occ) if p_occ > 0 else None
 
 
-def _score(margin: float) -> float:
-    return float(np.clip(0.5 + 0.5 * np.tanh(margin - 1.0), 0.0, 1.0))
-
-
 def base_load_high(series: MeterSeries, settings: DiagnosticSettings) -> list[Finding]:
     if series.meter.kind is not MeterKind.ELECTRICITY:
         return []
@@ -108,7 +105,7 @@ def base_load_high(series: MeterSeries, settings: DiagnosticSettings) -> list[Fi
         {"closed_ratio_margin": s.closed_ratio_margin, "night_hours_local":
          "{}-{}".format(*s.night_hours_local)},
         fr, en, ("base_load_hunt", "schedule_fix", "bacs_class_b"),
-        _score((ratio - typical) / s.closed_ratio_margin if s.closed_ratio_margin else 2.0))]
+        margin_score((ratio - typical) / s.closed_ratio_margin if s.closed_ratio_margin else 2.0))]
 
 
 def _hours_to_opening(f: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -160,7 +157,8 @@ def out_of_hours(series: MeterSeries, settings: DiagnosticSettings) -> list[Find
         {"allowed_share": s.out_of_hours_allowed_share},
         {"ramp_hours": s.ramp_hours, "preheat_hours": s.preheat_hours if heating else 0},
         fr, en, ("schedule_fix", "optimal_start", "bacs_class_b"),
-        _score(share / s.out_of_hours_allowed_share if s.out_of_hours_allowed_share else 2.0))]
+        margin_score(share / s.out_of_hours_allowed_share
+                     if s.out_of_hours_allowed_share else 2.0))]
 
 
 def no_setback(series: MeterSeries, settings: DiagnosticSettings) -> list[Finding]:
@@ -200,4 +198,4 @@ def no_setback(series: MeterSeries, settings: DiagnosticSettings) -> list[Findin
         {"setback_target_ratio": s.setback_target_ratio},
         {"setback_max_ratio": s.setback_max_ratio, "setback_cold_temp_c": s.setback_cold_temp_c},
         fr, en, ("night_setback", "optimal_start", "bacs_class_b"),
-        _score(ratio / s.setback_max_ratio))]
+        margin_score(ratio / s.setback_max_ratio))]
