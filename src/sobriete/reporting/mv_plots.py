@@ -65,6 +65,7 @@ from sobriete.reporting._plot_common import num as _num  # noqa: E402
 from sobriete.reporting._plot_common import suptitle as _title  # noqa: E402
 from sobriete.reporting._plot_common import to_local as _local  # noqa: E402
 from sobriete.reporting._plot_common import to_local_ts as _local_ts  # noqa: E402
+from sobriete.reporting.i18n import t  # noqa: E402
 
 __all__ = ["Provenance", "point_band", "baseline_vs_actual_png", "cusum_png",
            "energy_signature_png", "components_png"]
@@ -79,82 +80,9 @@ MAX_CHANGE_LABELS = 6  # CUSUM changes labelled with their date (the largest one
 C_COMPONENTS = {"base_kwh": "#999999", "heating_kwh": "#D55E00", "cooling_kwh": "#56B4E9",
                 "calendar_kwh": "#CC79A7"}
 
-_LABELS: dict[str, tuple[str, str]] = {
-    # key: (français, English)
-    "bva_title": ("Consommation mesurée et référence", "Metered consumption and baseline"),
-    "cusum_title": ("Écart cumulé à la référence (CUSUM)",
-                    "Cumulative difference from the baseline (CUSUM)"),
-    "sig_title": ("Signature énergétique", "Energy signature"),
-    "comp_title": ("Référence décomposée par usage, par mois",
-                   "Baseline broken down by use, per month"),
-    "actual": ("Consommation mesurée", "Metered consumption"),
-    "baseline": ("Référence (consommation attendue sans action)",
-                 "Baseline (expected use without action)"),
-    "band": ("Marge d'incertitude de la référence", "Baseline uncertainty range"),
-    "baseline_period": ("Période de référence", "Baseline period"),
-    "reporting_period": ("Période de suivi", "Reporting period"),
-    "event": ("Événement non routinier", "Non-routine event"),
-    "excluded": ("exclu du calcul", "excluded from savings"),
-    "adjusted": ("ajusté", "adjusted"),
-    "detected": ("Écart détecté", "Detected departure"),
-    "declared": ("Événement déclaré", "Declared event"),
-    "per_D": ("kWh par jour", "kWh per day"),
-    "per_W": ("kWh par semaine", "kWh per week"),
-    "per_MS": ("kWh par mois", "kWh per month"),
-    "cum_savings": ("Économies cumulées", "Cumulative savings"),
-    "savings": ("Économies sur la période de suivi", "Savings over the reporting period"),
-    "overuse": ("Surconsommation sur la période de suivi",
-                "Extra consumption over the reporting period"),
-    "diff": ("Écart cumulé référence − mesure", "Cumulative baseline − metered"),
-    "significant": ("significatives au niveau de confiance {c}",
-                    "significant at the {c} confidence level"),
-    "not_significant": ("non significatives : l'incertitude dépasse l'écart ({c})",
-                        "not significant: the uncertainty exceeds the difference ({c})"),
-    "cusum_y": ("Écart cumulé mesure − référence", "Cumulative metered − baseline"),
-    "cusum_note": ("Courbe qui descend : consommation sous la référence (économies). "
-                   "Cassure de pente : changement durable.",
-                   "Curve going down: consumption below the baseline (savings). "
-                   "A change of slope: a lasting change."),
-    "above": ("au-dessus de la référence", "above the baseline"),
-    "below": ("sous la référence", "below the baseline"),
-    "change": ("Changement détecté", "Detected change"),
-    "temp_x": ("Température extérieure moyenne du jour (°C)",
-               "Daily mean outdoor temperature (°C)"),
-    "energy_y": ("Consommation (kWh par jour)", "Consumption (kWh per day)"),
-    "workdays": ("Jours ouvrés", "Workdays"),
-    "other_days": ("Autres jours (week-ends, congés, fermetures)",
-                   "Other days (weekends, holidays, closures)"),
-    "model": ("Modèle", "Model"),
-    "heating_bp": ("Seuil de chauffage", "Heating balance point"),
-    "cooling_bp": ("Seuil de climatisation", "Cooling balance point"),
-    "base_kwh": ("Talon (usages hors climat)", "Base load (weather-independent)"),
-    "heating_kwh": ("Chauffage", "Heating"),
-    "cooling_kwh": ("Climatisation", "Cooling"),
-    "calendar_kwh": ("Calendrier (week-ends, congés)", "Calendar (weekends, holidays)"),
-    "total": ("Total de la référence", "Baseline total"),
-    "no_data": ("Aucune donnée à afficher", "No data to show"),
-    "source": ("Source", "Source"),
-    "no_source": ("données fournies, modèle non précisé", "data as given, model not stated"),
-    "fitted_on": ("ajusté du {a} au {b}", "fitted from {a} to {b}"),
-    "days": ("{n} points", "{n} points"),
-    "confidence": ("incertitude ASHRAE Guideline 14, niveau de confiance {c}",
-                   "ASHRAE Guideline 14 uncertainty, {c} confidence level"),
-    "disqualified": ("MODÈLE DISQUALIFIÉ, à ne pas utiliser tel quel",
-                     "MODEL DISQUALIFIED, not to be used as is"),
-    "weekly": ("sommes hebdomadaires", "weekly sums"),
-    # day groups of the change-point model
-    "g_all": ("tous les jours", "all days"),
-    "g_weekday": ("jours de semaine", "weekdays"),
-    "g_weekend": ("week-ends", "weekends"),
-    "g_occupied": ("jours ouvrés", "workdays"),
-    "g_unoccupied": ("jours non ouvrés", "non-working days"),
-    "g_heating": ("saison de chauffe", "heating season"),
-    "g_summer": ("été", "summer"),
-}
 
 def _t(key: str, lang: str) -> str:
-    fr, en = _LABELS[key]
-    return en if lang == "en" else fr
+    return t(f"mv_{key}", lang)  # the figures' labels are the "mv_" keys of reporting.i18n
 
 
 # ---- where the numbers come from -------------------------------------------------------------
