@@ -22,6 +22,15 @@ HOURS_PER_YEAR = 8760.0
 CARRIER = {MeterKind.ELECTRICITY: "electricity", MeterKind.GAS: "gas", MeterKind.HEAT: "heat"}
 
 
+def check_utc_index(name: str, s: pd.Series) -> None:
+    """A detector's input series: timezone-aware, increasing, no duplicate instant."""
+    idx = s.index
+    if not isinstance(idx, pd.DatetimeIndex) or idx.tz is None:
+        raise ValueError(f"{name} needs a timezone-aware DatetimeIndex (UTC)")
+    if not idx.is_monotonic_increasing or idx.has_duplicates:
+        raise ValueError(f"{name} index must be increasing without duplicates")
+
+
 @dataclass(frozen=True)
 class MeterSeries:
     """One energy meter of one building, hourly.
@@ -41,11 +50,7 @@ class MeterSeries:
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
-        idx = self.energy_kwh.index
-        if not isinstance(idx, pd.DatetimeIndex) or idx.tz is None:
-            raise ValueError("energy_kwh needs a timezone-aware DatetimeIndex (UTC)")
-        if not idx.is_monotonic_increasing or idx.has_duplicates:
-            raise ValueError("energy_kwh index must be increasing without duplicates")
+        check_utc_index("energy_kwh", self.energy_kwh)
 
     @property
     def carrier(self) -> str:

@@ -35,7 +35,13 @@ import numpy as np
 import pandas as pd
 
 from sobriete.analytics.calendar import occupancy
-from sobriete.analytics.diagnostics.base import HOURS_PER_YEAR, fmt_dec, fmt_num, waste
+from sobriete.analytics.diagnostics.base import (
+    HOURS_PER_YEAR,
+    check_utc_index,
+    fmt_dec,
+    fmt_num,
+    waste,
+)
 from sobriete.analytics.diagnostics.settings import DETECTOR_VERSIONS, DiagnosticSettings
 from sobriete.domain.findings import Evidence, Finding, FindingKind, Waste
 from sobriete.domain.portfolio import Building, HeatingSystem, Zone
@@ -51,14 +57,6 @@ _MOIS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "aoû
          "octobre", "novembre", "décembre")
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
-
-
-def _check(name: str, s: pd.Series) -> None:
-    idx = s.index
-    if not isinstance(idx, pd.DatetimeIndex) or idx.tz is None:
-        raise ValueError(f"{name} needs a timezone-aware DatetimeIndex (UTC)")
-    if not idx.is_monotonic_increasing or idx.has_duplicates:
-        raise ValueError(f"{name} index must be increasing without duplicates")
 
 
 @dataclass(frozen=True)
@@ -80,12 +78,12 @@ class ZoneSeries:
     heating_carrier: str | None = None
 
     def __post_init__(self) -> None:
-        _check("temp_zone_c", self.temp_zone_c)
+        check_utc_index("temp_zone_c", self.temp_zone_c)
         for name in ("heating_on", "cooling_on"):
             s = getattr(self, name)
             if s is None:
                 continue
-            _check(name, s)
+            check_utc_index(name, s)
             v = s.to_numpy(dtype=float)
             if np.any((v < 0) | (v > 1)):
                 raise ValueError(f"{name} must be a 0-1 state or share of the step; "
