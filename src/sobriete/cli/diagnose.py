@@ -9,7 +9,7 @@ import click
 from rich.progress import Progress
 from rich.table import Table
 
-from sobriete.analytics.diagnostics.base import fmt_num
+from sobriete.advice.explain import fmt_en, fmt_fr
 from sobriete.cli import _db_option, _lang, console, err_console, fail, main
 from sobriete.cli.mv import _bar, _date, _weather
 from sobriete.domain.errors import SobrieteError
@@ -37,12 +37,7 @@ def num(x: float | None, lang: str, decimals: int = 0) -> str:
     """French numbers with narrow spaces for thousands and a decimal comma, English plain."""
     if x is None:
         return "—"
-    if lang != "fr":
-        return f"{x:,.{decimals}f}"
-    if decimals == 0:
-        return fmt_num(x)
-    whole, _, frac = f"{x:.{decimals}f}".partition(".")
-    return f"{fmt_num(float(whole))},{frac}"
+    return (fmt_fr if lang == "fr" else fmt_en)(x, decimals)
 
 
 def interval(q: Quantity | None, lang: str) -> str:
