@@ -33,10 +33,10 @@ def _progress() -> Progress:
 def demo(ctx: click.Context, out: Path, db_url: str | None) -> None:
     """Importe les données réelles fournies, les contrôle et écrit une synthèse HTML."""
     from sobriete.cli.actions import print_demo, tertiaire_line
-    from sobriete.services.demo import demo_steps, run_demo
+    from sobriete.services.demo import ANALYSIS_STAGES, demo_steps, run_demo
 
     lang = _lang(ctx)
-    n_steps = len(demo_steps()) + 8
+    n_steps = len(demo_steps()) + ANALYSIS_STAGES
     try:
         with _progress() as bar:
             task = bar.add_task("sobriete demo", total=n_steps)
@@ -57,7 +57,7 @@ def demo(ctx: click.Context, out: Path, db_url: str | None) -> None:
     print_demo(result, lang)
     for code, run in result.tertiaire.runs.items() if result.tertiaire else ():
         console.print(tertiaire_line(code, run, lang))
-    _print_footprint(result.store, lang, last=len(result.imports) + 8)
+    _print_footprint(result.store, lang, last=len(result.imports) + ANALYSIS_STAGES)
     console.print(("Synthèse écrite : " if fr else "Summary written: ")
                   + f"[bold]{result.summary.path.resolve()}[/]")
 

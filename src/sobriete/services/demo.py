@@ -100,6 +100,9 @@ DEMO_UNTIL = date(2020, 3, 1)
 # they allow far from the current one, 2019 the last full year before the COVID closure.
 TERTIAIRE_REFERENCE = 2015
 TERTIAIRE_CURRENT = 2019
+# Stages of run_demo after the imports (quality ... summary): one progress step and one
+# measured job each.
+ANALYSIS_STAGES = 8
 DEMO_NOTE = ("Démonstration : action fictive marquée réalisée pour illustrer le suivi "
              "(mesure arrêtée avant la fermeture COVID de mars 2020)")
 
