@@ -41,15 +41,19 @@ def on_grid(frame: pd.DataFrame, index: pd.DatetimeIndex) -> pd.DataFrame:
 def decide(building: Building, zone_code: str, model: LinearThermalModel, obs: Observation,
            forecast: pd.DataFrame, prices: pd.DataFrame, settings: PlanSettings, *,
            comfort: ComfortSettings | None = None,
-           closures: list[tuple[date, date]] | None = None) -> tuple[Decision, Plan]:
+           closures: list[tuple[date, date]] | None = None,
+           envelope: pd.DataFrame | None = None) -> tuple[Decision, Plan]:
     """Plan ``zone_code`` from the observation over ``forecast``'s index (which starts at
-    ``obs.time_utc``) and propose the first step's heating power, with the plan's reasons."""
+    ``obs.time_utc``) and propose the first step's heating power, with the plan's reasons.
+    ``envelope``: the comfort envelope on that index when the caller has it already
+    (otherwise computed here from ``comfort`` and ``closures``)."""
     zone = next((z for z in obs.zones if z.zone_code == zone_code), None)
     if zone is None or zone.temp_zone_c is None:
         raise ValueError(f"no temperature observed for zone {zone_code!r}: cannot plan "
                          "(the safety envelope falls back to the schedule)")
-    index = forecast.index
-    envelope = comfort_envelope(building, index, settings=comfort, closures=closures)
+    if envelope is None:
+        envelope = comfort_envelope(building, forecast.index, settings=comfort,
+                                    closures=closures)
     x0 = model.initial_state(zone.temp_zone_c, obs.temp_out_c)
     p = plan(model, x0, forecast, envelope, prices, settings)
     power = float(max(p.steps["power_w"].iloc[0], 0.0))
@@ -82,13 +86,18 @@ def run_closed_loop(sim, building: Building, zone_code: str, model: LinearTherma
     safety = safety or SafetyEnvelope(building)
     state, audit = SafetyState(), AuditLog()
     decisions, solved, solve_s, fallbacks = [], 0, 0.0, 0
+    # The envelope of every horizon at once: the calendar is read once, not at every step.
+    span = horizon(sim.observation().time_utc, steps + horizon_steps)
+    envelopes = comfort_envelope(building, span, settings=comfort)
     for _ in range(steps):
         obs = sim.observation()
         index = horizon(obs.time_utc, horizon_steps)
+        envelope = envelopes.loc[index] if index.isin(span).all() else None
         proposed = None
         try:
             proposed, p = decide(building, zone_code, model, obs, on_grid(forecast, index),
-                                 prices.reindex(index), settings, comfort=comfort)
+                                 prices.reindex(index), settings, comfort=comfort,
+                                 envelope=envelope)
             solved, solve_s = solved + 1, solve_s + p.solve_time_s
         except ValueError:
             pass  # no usable temperature: the envelope below falls back to the schedule
