@@ -28,6 +28,12 @@ from sobriete.control.safety import SafetyEnvelope, SafetyState, dispatchable, f
 from sobriete.domain.portfolio import Building
 
 
+class NoZoneTemperature(ValueError):
+    """The zone's temperature is missing this step: nothing to plan from. The loop answers it
+    with the building's own schedule; every other planning error must surface, not be
+    silently replaced by the schedule (a price frame not covering the horizon, say)."""
+
+
 def horizon(start_utc, steps: int) -> pd.DatetimeIndex:
     return pd.date_range(pd.Timestamp(start_utc), periods=steps, freq=f"{STEP_S}s")
 
@@ -49,7 +55,7 @@ def decide(building: Building, zone_code: str, model: LinearThermalModel, obs: O
     (otherwise computed here from ``comfort`` and ``closures``)."""
     zone = next((z for z in obs.zones if z.zone_code == zone_code), None)
     if zone is None or zone.temp_zone_c is None:
-        raise ValueError(f"no temperature observed for zone {zone_code!r}: cannot plan "
+        raise NoZoneTemperature(f"no temperature observed for zone {zone_code!r}: cannot plan "
                          "(the safety envelope falls back to the schedule)")
     if envelope is None:
         envelope = comfort_envelope(building, forecast.index, settings=comfort,
@@ -99,8 +105,8 @@ def run_closed_loop(sim, building: Building, zone_code: str, model: LinearTherma
                                  prices.reindex(index), settings, comfort=comfort,
                                  envelope=envelope)
             solved, solve_s = solved + 1, solve_s + p.solve_time_s
-        except ValueError:
-            pass  # no usable temperature: the envelope below falls back to the schedule
+        except NoZoneTemperature:
+            pass  # the envelope below falls back to the schedule; any other error is a bug
         outcome = safety.step(proposed or fallback_decision(building, obs.time_utc), obs, state)
         state = outcome.state
         applied = outcome.decision
