@@ -152,3 +152,12 @@ class Finding(_Frozen):
     def from_json(cls, doc: dict[str, Any]) -> Finding:
         return cls.model_validate({k: v for k, v in doc.items()
                                    if k not in ("key", "confidence")})
+
+
+def priority(f: Finding) -> tuple:
+    """Sort key of what a person should look at first: € of waste per year, then kWh per year
+    where no price exists, then rule breaches without an energy estimate, by confidence."""
+    w = f.waste
+    eur = w.eur_per_year.value if w and w.eur_per_year else None
+    kwh = w.kwh_per_year.value if w else None
+    return (eur is None, -(eur or 0.0), kwh is None, -(kwh or 0.0), -f.score)

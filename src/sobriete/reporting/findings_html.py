@@ -28,7 +28,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from sobriete.advice.catalogue import UnknownActionError, get_action
-from sobriete.domain.findings import Finding, Quantity
+from sobriete.domain.findings import Finding, Quantity, priority
 from sobriete.reporting.html import _ENV, _fmt
 from sobriete.reporting.i18n import LABELS, t
 from sobriete.reporting.summary import LOCAL_TZ, png_data_uri
@@ -47,16 +47,8 @@ STATUS = {"to_do": ("à faire", "to do"), "in_progress": ("en cours", "in progre
 
 
 def rank_findings(findings: list[Finding]) -> list[Finding]:
-    """Most expensive first: by EUR/yr, then kWh/yr where no price exists, then rule breaches
-    without an energy estimate by confidence."""
-    def key(f: Finding) -> tuple[int, float]:
-        w = f.waste
-        if w is not None and w.eur_per_year is not None:
-            return 0, -w.eur_per_year.value
-        if w is not None:
-            return 1, -w.kwh_per_year.value
-        return 2, -f.score
-    return sorted(findings, key=key)
+    """Most expensive first (``domain.findings.priority``)."""
+    return sorted(findings, key=priority)
 
 
 class _Helpers:

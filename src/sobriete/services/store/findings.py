@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select, update
 
 from sobriete.domain.errors import SobrieteError
-from sobriete.domain.findings import Finding
+from sobriete.domain.findings import Finding, priority
 from sobriete.services.store import schema as S
 
 STATUSES = ("open", "dismissed")
@@ -95,11 +95,8 @@ def _stored(r) -> StoredFinding:
 
 
 def rank_key(f: StoredFinding) -> tuple:
-    """€ of waste first, then kWh, then confidence: what a person should look at first."""
-    w = f.finding.waste
-    eur = w.eur_per_year.value if w and w.eur_per_year else None
-    kwh = w.kwh_per_year.value if w else None
-    return (eur is None, -(eur or 0.0), kwh is None, -(kwh or 0.0), -f.finding.score, f.key)
+    """``domain.findings.priority``, then the key so that the order is stable."""
+    return (*priority(f.finding), f.key)
 
 
 def load_findings(conn: Connection, *, building: str | None = None,
