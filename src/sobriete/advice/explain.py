@@ -10,8 +10,7 @@ import math
 
 from sobriete.advice.catalogue import CATALOGUE
 from sobriete.advice.model import Recommendation
-
-NNBSP = "\u202f"
+from sobriete.domain.numbers import fmt_en, fmt_fr  # noqa: F401  (re-exported: public API)
 
 
 def round_sig(x: float, sig: int = 2) -> float:
@@ -19,17 +18,6 @@ def round_sig(x: float, sig: int = 2) -> float:
     if x == 0 or not math.isfinite(x):
         return x
     return round(x, sig - 1 - int(math.floor(math.log10(abs(x)))))
-
-
-def fmt_fr(x: float, decimals: int = 0) -> str:
-    """French formatting: ``12345.6`` -> ``12 346`` (narrow no-break space), ``3.25`` with 1
-    decimal -> ``3,2``."""
-    s = f"{x:,.{decimals}f}"
-    return s.replace(",", NNBSP).replace(".", ",")
-
-
-def fmt_en(x: float, decimals: int = 0) -> str:
-    return f"{x:,.{decimals}f}"
 
 
 def fmt_amount(x: float, fmt) -> str:

@@ -36,9 +36,9 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 from scipy import sparse
 
-from sobriete.analytics.diagnostics.base import fmt_dec
 from sobriete.control.comfort import runs
 from sobriete.control.interface import STEP_S, LinearThermalModel
+from sobriete.domain.numbers import fmt_fr
 
 _TOL_K = 1e-4  # slack below this is solver noise, not a comfort violation
 _TOL_KW = 1e-4
@@ -370,21 +370,21 @@ class _Texts:
             short = s["slack_low_k"].iloc[a:b].max()
             t0 = self.temps[0]
             if a <= 1 and t0 < s["t_min_c"].iloc[1]:
-                why_fr = f"départ trop froid ({fmt_dec(t0, 1)} °C)"
+                why_fr = f"départ trop froid ({fmt_fr(t0, 1)} °C)"
                 why_en = f"start too cold ({t0:.1f} °C)"
             elif (cap[:b] < self.settings.max_power_w - 1e-6).any() and (
                     power[:b][cap[:b] < self.settings.max_power_w] >= cap[:b][
                         cap[:b] < self.settings.max_power_w] - 1.0).any():
                 low = cap[:b].min() / 1000
-                why_fr = f"puissance plafonnée par l'effacement ({fmt_dec(low, 1)} kW)"
+                why_fr = f"puissance plafonnée par l'effacement ({fmt_fr(low, 1)} kW)"
                 why_en = f"power capped by demand response ({low:.1f} kW)"
             else:
                 kw = self.settings.max_power_w / 1000
-                why_fr = f"puissance maximale insuffisante ({fmt_dec(kw, 1)} kW)"
+                why_fr = f"puissance maximale insuffisante ({fmt_fr(kw, 1)} kW)"
                 why_en = f"maximum power too low ({kw:.1f} kW)"
             f, t = self._span(a, b)
             fr.append(f"Confort non tenable de {f} à {t} : {why_fr} ; "
-                      f"jusqu'à {fmt_dec(short, 1)} K sous la borne basse")
+                      f"jusqu'à {fmt_fr(short, 1)} K sous la borne basse")
             en.append(f"Comfort cannot be kept from {f} to {t}: {why_en}; "
                       f"up to {short:.1f} K below the lower bound")
         return ". ".join(fr), ". ".join(en)
@@ -408,17 +408,17 @@ class _Texts:
             if k < a and stored:
                 pf, pt = self._span(k, a)
                 fr.append(f"Préchauffage de {pf} à {pt} : {label_fr} de {wf} à {wt} "
-                          f"({fmt_dec(price[a], 2)} €/kWh)")
+                          f"({fmt_fr(price[a], 2)} €/kWh)")
                 en.append(f"Pre-heating from {pf} to {pt}: {label_fr} from {wf} to {wt} "
                           f"({price[a]:.2f} EUR/kWh)")
             else:
-                fr.append(f"{label_fr} de {wf} à {wt} ({fmt_dec(price[a], 2)} €/kWh)")
+                fr.append(f"{label_fr} de {wf} à {wt} ({fmt_fr(price[a], 2)} €/kWh)")
                 en.append(f"{label_fr} from {wf} to {wt} ({price[a]:.2f} EUR/kWh)")
         capped = s["cap_w"].to_numpy() < self.settings.max_power_w - 1e-6
         for a, b in runs(capped):
             f, t = self._span(a, b)
             kw = s["cap_w"].iloc[a:b].min() / 1000
-            fr.append(f"Effacement de {f} à {t} : puissance plafonnée à {fmt_dec(kw, 1)} kW")
+            fr.append(f"Effacement de {f} à {t} : puissance plafonnée à {fmt_fr(kw, 1)} kW")
             en.append(f"Demand response from {f} to {t}: power capped at {kw:.1f} kW")
         if self.gain is not None:
             fr.append(f"gain prévu {self.gain:.0f} € par rapport à un prix constant")
@@ -430,7 +430,7 @@ class _Texts:
                 fr.append(f"{target:.0f} °C tenus en occupation")
                 en.append(f"{target:.0f} °C kept while occupied")
             else:
-                fr.append(f"confort non tenu en occupation : {fmt_dec(self.violation_kh, 1)} K·h")
+                fr.append(f"confort non tenu en occupation : {fmt_fr(self.violation_kh, 1)} K·h")
                 en.append(f"comfort not kept while occupied: {self.violation_kh:.1f} K·h")
         if not fr:
             fr.append("Aucune occupation ni signal de prix sur l'horizon : bornes tenues")

@@ -10,6 +10,7 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
+from sobriete.domain.numbers import fmt_en, fmt_fr
 from sobriete.reporting.i18n import t
 from sobriete.reporting.summary import BuildingSummary, png_data_uri
 
@@ -24,9 +25,7 @@ def _fmt(lang: str):
     def fmt(x, digits: int = 1) -> str:
         if x is None or (isinstance(x, float) and math.isnan(x)):
             return "—"
-        text = f"{x:,.{digits}f}"
-        # French typography: narrow no-break space for thousands, comma for decimals.
-        return text.replace(",", "\u202f").replace(".", ",") if lang == "fr" else text
+        return (fmt_fr if lang == "fr" else fmt_en)(x, digits)
     return fmt
 
 

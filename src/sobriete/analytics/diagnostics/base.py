@@ -16,6 +16,7 @@ import pandas as pd
 from sobriete.analytics.calendar import Occupancy, occupancy
 from sobriete.analytics.conversions import co2_kg, cost_eur
 from sobriete.domain.findings import Evidence, Finding, FindingKind, Quantity, Waste
+from sobriete.domain.numbers import fmt_fr
 from sobriete.domain.portfolio import Building, Meter, MeterKind
 
 HOURS_PER_YEAR = 8760.0
@@ -170,10 +171,10 @@ def fmt_pct(x: float) -> str:
 
 
 def fmt_dec(x: float, digits: int = 1) -> str:
-    """French decimal comma: 3,8."""
-    return f"{x:.{digits}f}".replace(".", ",")
+    """French decimals: 3,8 (``domain.numbers.fmt_fr``)."""
+    return fmt_fr(x, digits)
 
 
 def fmt_num(x: float) -> str:
-    """French-style thousands with a narrow no-break space, as people read them."""
-    return f"{x:,.0f}".replace(",", "\u202f")
+    """French thousands: 12 346 (``domain.numbers.fmt_fr``)."""
+    return fmt_fr(x, 0)
