@@ -250,7 +250,8 @@ def plan(
 ) -> Plan:
     """Plan the heating power of each step of the horizon, comfort first, then money.
 
-    ``forecast``: ``temp_out_c`` [°C], ``solar_w_m2`` [W/m²]; ``envelope``: ``t_min_c``,
+    ``forecast``: ``temp_out_c`` [°C], ``solar_w_m2`` [W/m²], optionally ``internal_gain_w``
+    [W] (unmetered gains, NaN or absent = 0); ``envelope``: ``t_min_c``,
     ``t_max_c`` [°C], ``occupied`` (from ``comfort.comfort_envelope``); ``prices``:
     ``price_eur_per_kwh`` [EUR/kWh], ``co2_kg_per_kwh`` [kgCO2e/kWh], optionally ``max_power_w``
     [W] per step (a demand-response cap; NaN = none) and ``tariff_label`` (e.g. "jour rouge
@@ -274,6 +275,9 @@ def plan(
                        settings.max_power_w).clip(min=0.0)
     disturbance = (b[:, 1:] @ np.vstack([forecast["temp_out_c"].to_numpy(float),
                                          forecast["solar_w_m2"].to_numpy(float)])).T
+    # Unmetered internal gains (optional forecast column, e.g. model.internal_gains_w(occupied))
+    # heat the air node like the heater.
+    disturbance += np.outer(_column([forecast], "internal_gain_w", n, 0.0), b[:, 0])
     ceiling = _ceiling(model, a, c, x0, disturbance, t_max)
     # Power in kW keeps the LP well scaled (W would put 1e-5 coefficients next to 1).
     lp = _Lp(a, b, c, x0, b[:, 0] * 1000.0, disturbance, cap_w / 1000.0, t_min, ceiling)
