@@ -159,12 +159,14 @@ class RCSimulator:
                 self._power_cmd[i], self._setpoint[i] = zd.heating_power_w, None
             elif zd.setpoint_c is not None:
                 self._setpoint[i], self._power_cmd[i] = zd.setpoint_c, None
-        gains = [z.internal_gain_w if self._occupancy(self.time_utc) else 0.0 for z in self.zones]
+        occupied = bool(self._occupancy(self.time_utc))
+        gains = [z.internal_gain_w if occupied else 0.0 for z in self.zones]
         disturbance = (self._temp_out[self._k], self._solar[self._k])
         row: dict = {
             "time_utc": self._grid[self._k],
             "temp_out_c": disturbance[0],
             "solar_w_m2": disturbance[1],
+            "occupied": float(occupied),
         }
         for i, z in enumerate(self.zones):
             a, b, c = self._ss[i]
@@ -188,9 +190,11 @@ class RCSimulator:
         self._obs = self._observe()
         return self._obs
 
-    def history(self, zone_code: str | None = None) -> pd.DataFrame:
+    def history(self, zone_code: str | None = None, *, occupied: bool = False) -> pd.DataFrame:
         """Simulated steps so far, indexed by step start (UTC): inputs over the step and the
-        temperatures at its start. With ``zone_code``, the columns ``identify`` expects."""
+        temperatures at its start; ``occupied`` (0/1) is the occupancy schedule that drove the
+        internal gains. With ``zone_code``, the columns ``identify`` expects, plus
+        ``occupied`` if asked (then ``identify`` estimates the internal gains)."""
         df = pd.DataFrame(self._rows).set_index("time_utc") if self._rows else pd.DataFrame()
         if zone_code is None or df.empty:
             return df
@@ -198,7 +202,8 @@ class RCSimulator:
         missing = [c for c in cols if c not in df.columns]
         if missing:
             raise ValueError(f"unknown zone {zone_code!r}")
-        return df[[*cols, "temp_out_c", "solar_w_m2"]].rename(columns=cols)
+        extra = ["occupied"] if occupied else []
+        return df[[*cols, "temp_out_c", "solar_w_m2", *extra]].rename(columns=cols)
 
 
 def synthetic_weather(start_utc: str | datetime, days: int, *, seed: int = 0) -> pd.DataFrame:

@@ -8,6 +8,12 @@ temp_out_c [°C], solar_w_m2 [W/m²]], output the zone air temperature [°C]):
   envelope/mass node (large capacity) that loses heat to the outside through ``R_eo``; the
   solar gain ``A_s·I_sol`` is split between air (``solar_air_fraction``) and envelope.
 
+Both may carry unmetered internal gains (people, lighting, computers): ``q_int_w`` [W] while
+the zone is occupied and a constant ``q_base_w`` [W]. They enter the air node like heating, so
+they are *not* a fourth input of ``state_space``: whoever simulates or plans adds
+``model.internal_gains_w(occupied)`` to the heating-power column (the planner takes it from
+the forecast's ``internal_gain_w`` column). A model without gains has both at 0.
+
 Continuous models are discretised exactly under a zero-order hold (inputs constant over the
 step) with the matrix exponential of the augmented matrix, so a 15-minute plan and a
 1-minute simulation agree. ``identify`` fits the parameters on a measured frame by minimising
@@ -30,6 +36,7 @@ from scipy.signal import lfilter
 from sobriete.control.interface import STEP_S
 
 COLUMNS = ("temp_zone_c", "heating_power_w", "temp_out_c")  # required; solar_w_m2 optional
+OCCUPIED = "occupied"  # optional 0/1 column (from the calendar): internal gains are identified
 MIN_DAYS = 2.0  # below this identification refuses: the validation tail would be too short
 USABLE_DAYS = 7.0  # below this it warns: one week holds one weekday/weekend cycle
 HORIZON_STEPS = 24 * 3600 // STEP_S  # 24 h ahead
@@ -72,6 +79,13 @@ class _RCModel(_Frozen):
         """Overall heat-loss coefficient [W/K] (steady state: φ = UA·(T - T_out))."""
         raise NotImplementedError
 
+    def internal_gains_w(self, occupied: np.ndarray | pd.Series | float) -> np.ndarray:
+        """Unmetered internal gain [W] per step for an occupancy flag (0/1 or a fraction):
+        ``q_base_w + q_int_w · occupied``. Add it to the heating power of the step (it heats
+        the air node like the heater); for the planner, the forecast's ``internal_gain_w``."""
+        occ = np.asarray(occupied, dtype=float)
+        return self.q_base_w + self.q_int_w * occ
+
     def to_json(self) -> str:
         return self.model_dump_json()
 
@@ -87,6 +101,10 @@ class R1C1(_RCModel):
     r_k_per_w: float = Field(gt=0, description="resistance zone -> outside [K/W]")
     c_j_per_k: float = Field(gt=0, description="heat capacity of the zone [J/K]")
     a_sol_m2: float = Field(0.0, ge=0, description="effective solar aperture [m²]")
+    q_int_w: float = Field(
+        0.0, description="internal gain while occupied (people, lighting), unmetered [W]"
+    )
+    q_base_w: float = Field(0.0, description="constant internal gain, unmetered [W]")
 
     def continuous(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         r, c = self.r_k_per_w, self.c_j_per_k
@@ -113,6 +131,10 @@ class R2C2(_RCModel):
     solar_air_fraction: float = Field(
         0.5, ge=0, le=1, description="share of the solar gain into the air node [1]"
     )
+    q_int_w: float = Field(
+        0.0, description="internal gain while occupied (people, lighting), unmetered [W]"
+    )
+    q_base_w: float = Field(0.0, description="constant internal gain, unmetered [W]")
 
     def continuous(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ri, ro = self.r_air_env_k_per_w, self.r_env_out_k_per_w
@@ -213,8 +235,9 @@ class Identification(_Frozen):
 def prepare_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Check a measured frame and bring it to the 15-min grid (timestamps mark interval starts).
 
-    Temperatures are samples (taken at the grid instants, interpolated if coarser); powers and
-    irradiance are interval means (averaged if finer, held if coarser).
+    Temperatures are samples (taken at the grid instants, interpolated if coarser); powers,
+    irradiance and the optional ``occupied`` flag are interval means (averaged if finer, held
+    if coarser; a finer flag becomes the occupied fraction of the 15 min).
     """
     if not isinstance(frame.index, pd.DatetimeIndex):
         raise ValueError("the frame index must be a DatetimeIndex (timezone-aware UTC)")
@@ -227,7 +250,8 @@ def prepare_frame(frame: pd.DataFrame) -> pd.DataFrame:
     steps = df.index.to_series().diff().dt.total_seconds().to_numpy()[1:]
     if len(steps) == 0 or steps.min() < 300 or np.any(steps % steps.min() != 0):
         raise ValueError("the index must be regular with a step of at least 5 minutes")
-    cols = list(COLUMNS) + (["solar_w_m2"] if "solar_w_m2" in df.columns else [])
+    optional = [c for c in ("solar_w_m2", OCCUPIED) if c in df.columns]
+    cols = list(COLUMNS) + optional
     df = df[cols].astype(float)
     step = steps.min()
     means = [c for c in cols if c != "temp_zone_c"]
@@ -244,20 +268,27 @@ def prepare_frame(frame: pd.DataFrame) -> pd.DataFrame:
     for col in means:
         if out[col].isna().any():
             raise ValueError(f"column {col!r} has gaps longer than 1 h; inputs must be complete")
-    return out[["temp_zone_c", "heating_power_w", "temp_out_c", "solar_w_m2"]]
+    keep = ["temp_zone_c", "heating_power_w", "temp_out_c", "solar_w_m2"]
+    return out[keep + ([OCCUPIED] if OCCUPIED in out.columns else [])]
 
 
-def _build(kind: str, values: dict[str, float], solar_air_fraction: float) -> R1C1 | R2C2:
+def _build(
+    kind: str, values: dict[str, float], solar_air_fraction: float, gains: dict[str, float]
+) -> R1C1 | R2C2:
     if kind == "R1C1":
-        return R1C1(**values)
-    return R2C2(**values, solar_air_fraction=solar_air_fraction)
+        return R1C1(**values, **gains)
+    return R2C2(**values, solar_air_fraction=solar_air_fraction, **gains)
 
 
-def _initial_guess(kind: str, df: pd.DataFrame, with_solar: bool) -> dict[str, float]:
+def _initial_guess(
+    kind: str, df: pd.DataFrame, with_solar: bool, gain_cols: list[str] | None = None
+) -> dict[str, float]:
     """UA from a daily-mean energy balance, a 30-hour time constant, a light air node."""
     daily = df.resample("1D").mean().dropna()
     dt = (daily["temp_zone_c"] - daily["temp_out_c"]).to_numpy()
-    x = np.column_stack([dt, -daily["solar_w_m2"].to_numpy()]) if with_solar else dt[:, None]
+    cols = [dt] + ([-daily["solar_w_m2"].to_numpy()] if with_solar else [])
+    cols += [-daily[g].to_numpy() for g in gain_cols or []]  # gains heat like the heater
+    x = np.column_stack(cols)
     coef = np.linalg.lstsq(x, daily["heating_power_w"].to_numpy(), rcond=None)[0]
     ua = float(coef[0]) if np.isfinite(coef[0]) and coef[0] > 0 else 100.0
     a_sol = float(np.clip(coef[1], 1.0, 100.0)) if with_solar else 0.0
@@ -302,17 +333,30 @@ def identify(
     *,
     validation_fraction: float = 0.25,
     solar_air_fraction: float = 0.5,
+    internal_gains: bool | None = None,
+    base_gain: bool = False,
 ) -> Identification:
     """Fit an RC model on ``frame`` (UTC index; temp_zone_c [°C], heating_power_w [W],
-    temp_out_c [°C], optional solar_w_m2 [W/m²]; regular step ≥ 5 min, resampled to 15 min).
+    temp_out_c [°C], optional solar_w_m2 [W/m²], optional ``occupied`` 0/1 from the calendar;
+    regular step ≥ 5 min, resampled to 15 min).
 
     The first ``1 - validation_fraction`` of the data is fitted by least squares on the
     log-parameters (bounded) of the multi-step simulation error; the tail measures accuracy.
+
+    ``internal_gains``: identify the unmetered gain ``q_int_w`` [W] while occupied (``None``:
+    when the frame has an ``occupied`` column; ``True``: the column is required; ``False``:
+    never). ``base_gain``: also identify a constant gain ``q_base_w`` [W] (it trades off
+    against the resistances when the heating hardly varies: off by default). The output is
+    linear in the gains, so for every trial of R and C they are solved exactly by linear
+    least squares (variable projection): no bounds, no starting point, and a net negative
+    value is possible (e.g. ventilation opened during occupation).
     """
     if model not in _FITTED:
         raise ValueError(f"unknown model {model!r}: expected 'R1C1' or 'R2C2'")
     if not 0.05 <= validation_fraction <= 0.5:
         raise ValueError("validation_fraction must lie in [0.05, 0.5]")
+    if internal_gains and OCCUPIED not in frame.columns:
+        raise ValueError(f"internal_gains=True needs an {OCCUPIED!r} column (0/1)")
     df = prepare_frame(frame)
     first = df["temp_zone_c"].first_valid_index()
     if first is None:
@@ -348,26 +392,60 @@ def identify(
                 ),
             )
         )
+    gain_fields: list[str] = []  # model fields of the gains, solved linearly
+    gain_inputs: list[np.ndarray] = []  # their input profile (W per W of gain)
+    if internal_gains is not False and OCCUPIED in df.columns:
+        occ = df[OCCUPIED].to_numpy(float)
+        if np.ptp(occ) < 1e-9:
+            warnings.append(
+                IdentificationWarning(
+                    code="occupancy_constant",
+                    message="the zone is never (or always) occupied in the data: "
+                    "internal gains are not identified",
+                )
+            )
+        else:
+            gain_fields.append("q_int_w")
+            gain_inputs.append(occ)
+    if base_gain:
+        gain_fields.append("q_base_w")
+        gain_inputs.append(np.ones(len(df)))
 
     y = df["temp_zone_c"].to_numpy()
     u = df[["heating_power_w", "temp_out_c", "solar_w_m2"]].to_numpy()
     n_train = int(round(len(df) * (1 - validation_fraction)))
     names = [(f, k) for f, k in _FITTED[model] if with_solar or k != "a"]
-    guess = _initial_guess(model, df.iloc[:n_train], with_solar)
+    work = df.iloc[:n_train].assign(
+        **{f"_gain{j}": g[:n_train] for j, g in enumerate(gain_inputs)}
+    )
+    guess = _initial_guess(
+        model, work, with_solar, [f"_gain{j}" for j in range(len(gain_inputs))]
+    )
     lo = np.log([_BOUNDS[k][0] for _, k in names])
     hi = np.log([_BOUNDS[k][1] for _, k in names])
     fixed = {f: 0.0 for f, k in _FITTED[model] if (f, k) not in names}
     y_tr, u_tr = y[:n_train], u[:n_train]
     mask = np.isfinite(y_tr)
+    g_tr = [np.column_stack([g[:n_train], np.zeros((n_train, 2))]) for g in gain_inputs]
 
     def params(theta: np.ndarray) -> dict[str, float]:
         return {**fixed, **{f: float(np.exp(t)) for (f, _), t in zip(names, theta, strict=True)}}
 
-    def residuals(theta: np.ndarray) -> np.ndarray:
-        m = _build(model, params(theta), solar_air_fraction)
+    def fit_gains(theta: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+        """Simulation residuals with the gains that minimise them for these R, C."""
+        m = _build(model, params(theta), solar_air_fraction, {})
         a, b, c = m.state_space(STEP_S)
         sim = simulate(a, b, c, m.initial_state(y_tr[0], u_tr[0, 1]), u_tr)
-        return (sim - y_tr)[mask]
+        if not gain_fields:
+            return (sim - y_tr)[mask], {}
+        zero = np.zeros(a.shape[0])
+        resp = np.column_stack([simulate(a, b, c, zero, g) for g in g_tr])[mask]
+        q = np.linalg.lstsq(resp, (y_tr - sim)[mask], rcond=None)[0]
+        gains = {f: float(v) for f, v in zip(gain_fields, q, strict=True)}
+        return sim[mask] + resp @ q - y_tr[mask], gains
+
+    def residuals(theta: np.ndarray) -> np.ndarray:
+        return fit_gains(theta)[0]
 
     theta0 = np.clip(np.log([guess[f] for f, _ in names]), lo + 1e-6, hi - 1e-6)
     starts = [theta0]
@@ -377,7 +455,8 @@ def identify(
         starts.append(np.clip(alt, lo + 1e-6, hi - 1e-6))
     fits = [least_squares(residuals, s, bounds=(lo, hi), x_scale=1.0) for s in starts]
     best = min(fits, key=lambda r: r.cost)
-    fitted = _build(model, params(best.x), solar_air_fraction)
+    fit_residuals, gains = fit_gains(best.x)
+    fitted = _build(model, params(best.x), solar_air_fraction, gains)
     at_bound = [
         f for (f, _), t, a, b in zip(names, best.x, lo, hi, strict=True) if min(t - a, b - t) < 0.01
     ]
@@ -393,6 +472,8 @@ def identify(
         )
 
     a, b, c = fitted.state_space(STEP_S)
+    u = u.copy()  # the gains heat the air node like the heater
+    u[:, 0] += sum((gains[f] * g for f, g in zip(gain_fields, gain_inputs, strict=True)), 0.0)
     states = _observer(fitted, np.asarray(pd.Series(y).interpolate(limit_direction="both")), u)
     one_step = (states[:-1] @ a.T + u[:-1] @ b.T) @ c.T[:, 0]
     e1 = (one_step - y[1:])[n_train - 1 :]
@@ -402,8 +483,8 @@ def identify(
         errors.append(simulate(a, b, c, states[k], u[k:end])[1:] - y[k + 1 : end])
     return Identification(
         model=fitted,
-        parameters={f: getattr(fitted, f) for f, _ in _FITTED[model]},
-        rmse_fit_c=_rmse(residuals(best.x)),
+        parameters={f: getattr(fitted, f) for f, _ in _FITTED[model]} | gains,
+        rmse_fit_c=_rmse(fit_residuals),
         rmse_one_step_c=_rmse(e1),
         rmse_24h_c=_rmse(np.concatenate(errors)) if errors else float("nan"),
         data_start_utc=df.index[0].to_pydatetime(),
