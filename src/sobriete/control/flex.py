@@ -33,6 +33,21 @@ from sobriete.control.interface import LinearThermalModel
 from sobriete.control.optimiser import Plan, PlanSettings, plan
 
 _TOL_KW = 1e-6  # below this an allocation or a capacity is rounding noise
+MODEL_CONFIDENCE = 0.8  # a capacity planned on an identified thermal model (see flex_meter)
+
+
+@dataclass(frozen=True)
+class CapacityWarning:
+    """Something the user should know about a capacity (code, French and English)."""
+
+    code: str
+    message_fr: str
+    message_en: str
+    data: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"code": self.code, "message_fr": self.message_fr,
+                "message_en": self.message_en, "data": self.data}
 
 
 @dataclass(frozen=True)
@@ -62,10 +77,30 @@ class Capacity:
     explanation_fr: str
     explanation_en: str
     capped_plan: Plan | None = field(default=None, repr=False, compare=False)
+    # "model" (thermal model + planner, ``shed_capacity``) or "meter-only" (``flex_meter``)
+    method: str = "model"
+    confidence: float = MODEL_CONFIDENCE  # [0, 1]
+    warnings: tuple[CapacityWarning, ...] = ()
+    provenance: dict = field(default_factory=dict, compare=False)
 
     @property
     def window_h(self) -> float:
         return (self.window_end_utc - self.window_start_utc).total_seconds() / 3600
+
+    def to_json(self) -> dict:
+        """Plain JSON (the capped plan left out)."""
+        return {
+            "building": self.building_code, "commune": self.commune_code,
+            "window_start_utc": self.window_start_utc.isoformat(),
+            "window_end_utc": self.window_end_utc.isoformat(), "method": self.method,
+            "confidence": self.confidence, "baseline_kw": self.baseline_kw,
+            "cap_kw": self.cap_kw, "capped_kw": self.capped_kw, "shed_kw": self.shed_kw,
+            "shed_kwh": self.shed_kwh, "preheat_kwh": self.preheat_kwh,
+            "rebound_kwh": self.rebound_kwh, "net_saving_kwh": self.net_saving_kwh,
+            "violation_kh": self.violation_kh, "violation_total_kh": self.violation_total_kh,
+            "baseline_violation_kh": self.baseline_violation_kh, "n_plans": self.n_plans,
+            "explanation_fr": self.explanation_fr, "explanation_en": self.explanation_en,
+            "warnings": [w.to_json() for w in self.warnings], "provenance": self.provenance}
 
 
 @dataclass(frozen=True)
