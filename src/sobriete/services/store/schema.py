@@ -323,3 +323,41 @@ tracked_action_event = Table(
     Column("done_date", Date),
     Column("note", Text),
 )
+
+# -- control (migration 0005) ---------------------------------------------------------------
+# Append-only: a plan or a control run is one ``control_plan`` row (model, inputs and their
+# provenance); every decision it led to is one ``control_decision`` row. Nothing here is ever
+# updated or deleted: they answer "why was the school at 16 °C on Monday?" months later.
+control_plan = Table(
+    "control_plan", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("building_code", String(64), nullable=False, index=True),
+    Column("zone_code", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # plan | run
+    Column("start_utc", _tz(), nullable=False),  # first step planned
+    Column("horizon_steps", Integer, nullable=False),
+    Column("model_json", Text, nullable=False),  # the identified RC model
+    Column("provenance_json", Text, nullable=False),  # series, dates, prices, warnings
+    Column("summary_json", Text, nullable=False),  # cost, kWh, comfort, explanation
+    Column("created_at", _tz(), nullable=False),
+)
+control_decision = Table(
+    "control_decision", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("plan_id", ForeignKey("control_plan.id"), nullable=False, index=True),
+    Column("building_code", String(64), nullable=False),
+    Column("zone_code", String(64), nullable=False),
+    Column("time_utc", _tz(), nullable=False),  # start of the step decided
+    Column("mode", String(16), nullable=False),  # advise | approve | automatic
+    Column("dispatch", String(16), nullable=False),  # not_sent | pending | sent
+    Column("driver", String(16), nullable=False),  # dry-run | mqtt | modbus | bacnet
+    Column("proposed_power_w", Float),  # the plan's first step (None: no plan)
+    Column("setpoint_c", Float),  # applied
+    Column("heating_power_w", Float),  # applied
+    Column("fallback", Boolean, nullable=False),  # the building's own schedule
+    Column("reason_fr", Text, nullable=False),
+    Column("reason_en", Text, nullable=False),
+    Column("driver_error", Text),  # what the driver could not write, if anything
+    Column("record_json", Text, nullable=False),  # control.audit.AuditRecord
+    Column("created_at", _tz(), nullable=False),
+)
