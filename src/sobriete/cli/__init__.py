@@ -69,4 +69,5 @@ from sobriete.cli import (  # noqa: E402,F401  (each module registers its comman
     diagnose,  # `diagnose`
     flex,  # `flex settle`
     mv,  # `baseline` and `savings`
+    plan,  # `plan`
 )

@@ -1,9 +1,13 @@
-"""The figure of a simulated control day: zone temperature and heating power, schedule vs
-controller, with the comfort band, the occupied hours and the red / shed windows shaded.
+"""The figures of the controller, on plain per-step frames indexed by UTC step starts (15 min).
 
-Takes a plain per-step frame (no service object): ``temp_schedule_c``, ``temp_controller_c``,
-``power_schedule_w``, ``power_controller_w``, ``t_min_c``, ``t_max_c``, ``occupied`` and
-optional boolean ``red`` and ``shed`` columns, indexed by UTC step starts (15 min).
+- ``control_day_png``: a simulated control day, schedule vs controller: ``temp_schedule_c``,
+  ``temp_controller_c``, ``power_schedule_w``, ``power_controller_w``, ``t_min_c``,
+  ``t_max_c``, ``occupied`` and optional boolean ``red`` and ``shed`` columns.
+- ``plan_png``: a plan of a stored building (``sobriete plan``): ``temp_plan_c``,
+  ``power_plan_w``, ``temp_schedule_c``, ``power_schedule_w``, ``t_min_c``, ``t_max_c``,
+  ``occupied``, ``price_eur_per_kwh``, ``cap_w`` (NaN: no cap), ``red``, ``shed``.
+
+Both shade the occupied hours, the Tempo red hours and the demand-response (shed) windows.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from sobriete.control.comfort import runs
 from sobriete.reporting._plot_common import (
     C_ACTUAL,
     C_BASELINE,
+    C_CHANGE,
     C_OVER,
     C_SAVINGS,
     day_label,
@@ -59,15 +64,7 @@ def control_day_png(steps: pd.DataFrame, *, lang: str = "fr", title: str | None 
     fig, (ax_t, ax_p) = plt.subplots(2, 1, figsize=(11, 7.2), sharex=True, layout="constrained",
                                      height_ratios=(3, 2))
     for ax in (ax_t, ax_p):
-        for a, b in _spans(local, steps["occupied"].to_numpy(bool)):
-            ax.axvspan(a, b, color=C_OCC, alpha=0.5, lw=0, zorder=0)
-        if "red" in steps:
-            for a, b in _spans(local, steps["red"].to_numpy(bool)):
-                ax.axvspan(a, b, color=C_RED, alpha=0.10, lw=0, zorder=0)
-        if "shed" in steps:
-            for a, b in _spans(local, steps["shed"].to_numpy(bool)):
-                ax.axvspan(a, b, facecolor="none", edgecolor=C_SHED, hatch="//", alpha=0.6,
-                           lw=0, zorder=0)
+        _shade(ax, local, steps)
     ax_t.fill_between(x, ext("t_min_c"), ext("t_max_c"), step="post", color=C_SAVINGS,
                       alpha=0.18, lw=0, zorder=1)
     ax_t.plot(local, steps["temp_schedule_c"], color=C_BASELINE, lw=1.6, zorder=3)
@@ -112,4 +109,93 @@ def control_day_png(steps: pd.DataFrame, *, lang: str = "fr", title: str | None 
                          "mesure ; prévision météo parfaite." if fr else
                          "Simulated building (RC model), true temperatures without sensor "
                          "noise; perfect weather forecast."))
+    return save_png(fig, path)
+
+
+def _shade(ax, local: pd.DatetimeIndex, steps: pd.DataFrame) -> None:
+    for a, b in _spans(local, steps["occupied"].to_numpy(bool)):
+        ax.axvspan(a, b, color=C_OCC, alpha=0.5, lw=0, zorder=0)
+    if "red" in steps:
+        for a, b in _spans(local, steps["red"].to_numpy(bool)):
+            ax.axvspan(a, b, color=C_RED, alpha=0.10, lw=0, zorder=0)
+    if "shed" in steps:
+        for a, b in _spans(local, steps["shed"].to_numpy(bool)):
+            ax.axvspan(a, b, facecolor="none", edgecolor=C_SHED, hatch="//", alpha=0.6,
+                       lw=0, zorder=0)
+
+
+def plan_png(steps: pd.DataFrame, *, lang: str = "fr", title: str | None = None,
+             note: str | None = None, path: str | Path | None = None) -> bytes:
+    """Three panels on local time: the planned and the schedule's zone temperature in the
+    comfort band, their heating power (with the caps), and the price of each step."""
+    fr = lang != "en"
+    local = to_local(steps.index)
+    step = local[1] - local[0] if len(local) > 1 else pd.Timedelta(minutes=15)
+    x = local.append(pd.DatetimeIndex([local[-1] + step]))
+
+    def ext(col: str) -> np.ndarray:
+        v = steps[col].to_numpy(float)
+        return np.append(v, v[-1])
+
+    fig, (ax_t, ax_p, ax_c) = plt.subplots(3, 1, figsize=(12, 8.4), sharex=True,
+                                           layout="constrained", height_ratios=(3, 2, 1.3))
+    for ax in (ax_t, ax_p, ax_c):
+        _shade(ax, local, steps)
+    ax_t.fill_between(x, ext("t_min_c"), ext("t_max_c"), step="post", color=C_SAVINGS,
+                      alpha=0.18, lw=0, zorder=1)
+    ax_t.plot(local, steps["temp_schedule_c"], color=C_BASELINE, lw=1.5, zorder=3)
+    ax_t.plot(local, steps["temp_plan_c"], color=C_OVER, lw=1.8, zorder=4)
+    ax_t.set_ylabel("Température prévue (°C)" if fr else "Predicted temperature (°C)")
+    ax_t.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: num(v, lang, 0)))
+
+    ax_p.step(x, ext("power_schedule_w") / 1000, where="post", color=C_BASELINE, lw=1.3,
+              zorder=3)
+    ax_p.step(x, ext("power_plan_w") / 1000, where="post", color=C_OVER, lw=1.6, zorder=4)
+    if "cap_w" in steps and np.isfinite(steps["cap_w"].to_numpy(float)).any():
+        ax_p.step(x, ext("cap_w") / 1000, where="post", color=C_SHED, lw=1.2, ls="--",
+                  zorder=5)
+    ax_p.set_ylabel("Chauffage (kW)" if fr else "Heating (kW)")
+    ax_p.set_ylim(bottom=0)
+    ax_p.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: num(v, lang, 0)))
+
+    ax_c.step(x, ext("price_eur_per_kwh"), where="post", color=C_CHANGE, lw=1.4, zorder=3)
+    ax_c.set_ylabel("Prix (€/kWh)" if fr else "Price (EUR/kWh)")
+    ax_c.set_ylim(bottom=0)
+    ax_c.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: num(v, lang, 2)))
+    ax_c.xaxis.set_major_locator(mdates.HourLocator(byhour=range(0, 24, 6)))
+    ax_c.xaxis.set_major_formatter(mdates.DateFormatter("%d/%m\n%H:%M"))
+    ax_c.set_xlim(x[0], x[-1])
+    for ax in (ax_t, ax_p, ax_c):
+        ax.grid(True, color="0.9", lw=0.6)
+        ax.set_axisbelow(True)
+
+    handles = [plt.Line2D([], [], color=C_BASELINE, lw=1.5),
+               plt.Line2D([], [], color=C_OVER, lw=1.8),
+               Patch(color=C_SAVINGS, alpha=0.25), Patch(color=C_OCC, alpha=0.5),
+               plt.Line2D([], [], color=C_CHANGE, lw=1.4)]
+    labels = (["Programme du bâtiment", "Plan (régulateur)", "Plage de confort",
+               "Heures d'occupation", "Prix de l'énergie"] if fr else
+              ["Building schedule", "Plan (controller)", "Comfort band", "Occupied hours",
+               "Energy price"])
+    if "red" in steps and steps["red"].any():
+        handles.append(Patch(color=C_RED, alpha=0.15))
+        labels.append("Heures rouges Tempo" if fr else "Tempo red hours")
+    if "shed" in steps and steps["shed"].any():
+        handles += [Patch(facecolor="none", edgecolor=C_SHED, hatch="//"),
+                    plt.Line2D([], [], color=C_SHED, lw=1.2, ls="--")]
+        labels += (["EcoWatt orange / rouge", "Puissance plafonnée"] if fr else
+                   ["EcoWatt orange / red", "Power cap"])
+    # Under the two-line tick labels (day, hour): further down than legend_below's default.
+    ax_c.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                borderaxespad=4.4, ncols=4, fontsize=8.5, frameon=False)
+    fig.suptitle((title or ("Plan de chauffage" if fr else "Heating plan"))
+                 + (" — heure locale (Europe/Paris)" if fr else
+                    " — local time (Europe/Paris)"), fontsize=12, fontweight="bold",
+                 color=C_ACTUAL)
+    footer(fig, note or ("Températures prévues par le modèle RC identifié sur les mesures ; "
+                         "le programme du bâtiment est simulé sur le même modèle et la même "
+                         "météo." if fr else
+                         "Temperatures predicted by the RC model identified from the "
+                         "measurements; the building schedule is simulated on the same model "
+                         "and weather."))
     return save_png(fig, path)

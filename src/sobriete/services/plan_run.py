@@ -69,8 +69,10 @@ TEMPO_HP = (6, 22)  # Tempo peak hours 06:00-22:00; a Tempo day runs 06:00 to 06
 
 # The Tempo option of the regulated tariff (TRV), all taxes, from 1 February 2024 — defaults
 # to be replaced by the commune's contract prices (they change every February and August).
-_TEMPO_SOURCE = ("EDF tarif réglementé Tempo TTC au 01/02/2024 (6-36 kVA); to confirm "
-                 "against the commune's contract")
+_TEMPO_SOURCE = ("EDF regulated Tempo tariff, all taxes, from 2024-02-01 (6-36 kVA); to "
+                 "confirm against the commune's contract")
+TEMPO_SOURCE_FR = ("tarif réglementé Tempo d'EDF TTC au 01/02/2024 (6-36 kVA), à confirmer "
+                   "avec le contrat de la commune")
 TEMPO_EUR_PER_KWH: dict[tuple[str, str], Factor] = {
     (color, period): Factor(f"tempo_{color.lower()}_{period.lower()}", value, "EUR/kWh",
                             _TEMPO_SOURCE, "2024-02-01", to_confirm=True)
@@ -136,6 +138,7 @@ class Sources:
     heating_quantity: str  # energy_kwh | power_w
     heating_kind: str | None  # heat | electricity | None (a series the caller named)
     heating_choice: str  # how the heating series was chosen (EN)
+    heating_choice_fr: str
     weather_key: str
     solar: bool  # ghi_w_m2 stored for the station
 
@@ -165,6 +168,7 @@ class Context:
     options: PlanOptions
     notes: list[Note]
     max_power_source: str
+    max_power_source_fr: str
 
     def provenance(self) -> dict:
         ident = self.identification
@@ -179,6 +183,7 @@ class Context:
             "identification_warnings": [w.code for w in ident.warnings],
             "max_power_w": self.settings.max_power_w,
             "max_power_source": self.max_power_source,
+            "max_power_source_fr": self.max_power_source_fr,
             "tempo_prices_eur_per_kwh": {f"{c}_{p}": f.value
                                          for (c, p), f in TEMPO_EUR_PER_KWH.items()},
             "tempo_prices_source": _TEMPO_SOURCE,
@@ -236,20 +241,23 @@ def resolve_sources(conn: Connection, building: Building, zone_code: str | None,
             raise NoHeatingSeriesError(_err(b, zone.code, f"heating series {heating_series!r} "
                                             "is not stored as energy_kwh or power_w"))
         quantity = "power_w" if any(r[0] == "power_w" for r in rows) else "energy_kwh"
-        heating = (heating_series, quantity, rows[0][1], "given by the caller")
+        heating = (heating_series, quantity, rows[0][1], "given by the caller",
+                   "donnée par l'utilisateur")
     else:
         heat = [m for m in building.meters if m.kind == "heat"]
         elec = [m for m in building.meters if m.kind == "electricity"]
         system = str(building.heating_system)
         if len(heat) == 1:
-            heating = (heat[0].code, heat[0].quantity, "heat", "the building's only heat meter")
+            heating = (heat[0].code, heat[0].quantity, "heat", "the building's only heat meter",
+                       "seul compteur de chaleur du bâtiment")
         elif len(heat) > 1:
             raise NoHeatingSeriesError(_err(b, zone.code, "several heat meters ("
                                             + ", ".join(m.code for m in heat)
                                             + "): name one with --heating"))
         elif len(elec) == 1 and system in (*ELECTRIC_HEATING, "unknown"):
             heating = (elec[0].code, elec[0].quantity, "electricity",
-                       f"the only electricity meter of a building heated by {system}")
+                       f"the only electricity meter of a building heated by {system}",
+                       f"seul compteur électrique d'un bâtiment chauffé par {system}")
             notes.append(Note(
                 "heating_from_building_meter",
                 f"Puissance de chauffage lue sur le compteur électrique {elec[0].code} du "
@@ -277,8 +285,8 @@ def resolve_sources(conn: Connection, building: Building, zone_code: str | None,
     if TEMP_OUT not in has:
         raise NoWeatherError(_err(b, zone.code, f"weather station {building.weather_station!r}"
                                   f" has no stored {TEMP_OUT}"))
-    return Sources(b, zone.code, sensor.code, heating[0], heating[1], heating[2], heating[3],
-                   building.weather_station, SOLAR in has), notes
+    return Sources(b, zone.code, sensor.code, *heating, building.weather_station,
+                   SOLAR in has), notes
 
 
 # -- series on the 15-min grid ------------------------------------------------------------------
@@ -541,13 +549,15 @@ def prepare(store: Store, building_code: str, zone_code: str | None, at: pd.Time
                                          f"identification refused: {exc}")) from exc
     if options.max_power_kw is not None:
         max_w, how = options.max_power_kw * 1000.0, "given by the caller"
+        how_fr = "donnée par l'utilisateur"
     else:
         max_w = float(np.ceil(history["heating_power_w"].max() / 100.0) * 100.0)
         how = "the highest 15-min heating power observed (installed power not in the registry)"
+        how_fr = "maximum observé sur 15 min (puissance installée absente du registre)"
         notes.append(Note(
             "max_power_observed",
             f"Puissance installée inconnue : prise égale au maximum observé "
-            f"({max_w / 1000:.1f} kW).".replace(".", ",", 1),
+            f"({fmt_fr(max_w / 1000, 1)} kW).",
             f"Installed power unknown: taken as the highest observed ({max_w / 1000:.1f} kW)."))
     if not max_w > 0:
         raise InsufficientDataError(_err(building_code, src.zone_code,
@@ -556,7 +566,7 @@ def prepare(store: Store, building_code: str, zone_code: str | None, at: pd.Time
     for w in ident.warnings:
         notes.append(Note(f"model_{w.code}", f"Modèle : {w.message}", f"Model: {w.message}"))
     settings = PlanSettings(max_power_w=max_w)
-    return Context(building, src, ident, history, settings, options, notes, how), at
+    return Context(building, src, ident, history, settings, options, notes, how, how_fr), at
 
 
 @dataclass
