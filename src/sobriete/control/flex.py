@@ -31,6 +31,8 @@ import pandas as pd
 
 from sobriete.control.interface import LinearThermalModel
 from sobriete.control.optimiser import Plan, PlanSettings, plan
+from sobriete.domain.numbers import fmt_en as E
+from sobriete.domain.numbers import fmt_fr as F
 
 _TOL_KW = 1e-6  # below this an allocation or a capacity is rounding noise
 MODEL_CONFIDENCE = 0.8  # a capacity planned on an identified thermal model (see flex_meter)
@@ -250,21 +252,23 @@ def shed_capacity(
     span = f"{_local(start, tz)}-{_local(end, tz)}"
     if base.violation_total_kh > max_violation_kh:
         fr = (f"{who}aucun effacement {span} : le confort n'est déjà pas tenu sans effacement "
-              f"({base.violation_total_kh:.1f} K·h > {max_violation_kh:.1f} K·h)")
+              f"({F(base.violation_total_kh, 1)} K·h > {F(max_violation_kh, 1)} K·h)")
         en = (f"{who_en}no shed {span}: comfort is already not kept without shedding "
-              f"({base.violation_total_kh:.1f} K·h > {max_violation_kh:.1f} K·h)")
+              f"({E(base.violation_total_kh, 1)} K·h > {E(max_violation_kh, 1)} K·h)")
     elif shed_kw <= _TOL_KW:
         fr = f"{who}aucun effacement possible {span} : pas de chauffage prévu à effacer"
         en = f"{who_en}no shed possible {span}: no planned heating to shed"
     else:
-        fr = (f"{who}effacement possible de {shed_kw:.1f} kW de {span} ({shed_kw * window_h:.1f}"
-              f" kWh), puissance plafonnée à {best_cap / 1000:.1f} kW ; préchauffage "
-              f"{preheat:.1f} kWh avant, rebond {rebound:.1f} kWh après ; confort en occupation "
-              f"{best.violation_kh:.2f} K·h sous la borne (tolérance {max_violation_kh:.1f} K·h)")
-        en = (f"{who_en}can shed {shed_kw:.1f} kW from {span} ({shed_kw * window_h:.1f} kWh), "
-              f"power capped at {best_cap / 1000:.1f} kW; pre-heat {preheat:.1f} kWh before, "
-              f"rebound {rebound:.1f} kWh after; occupied comfort {best.violation_kh:.2f} K·h "
-              f"below the band (tolerance {max_violation_kh:.1f} K·h)")
+        fr = (f"{who}effacement possible de {F(shed_kw, 1)} kW de {span} "
+              f"({F(shed_kw * window_h, 1)} kWh), puissance plafonnée à "
+              f"{F(best_cap / 1000, 1)} kW ; préchauffage {F(preheat, 1)} kWh avant, rebond "
+              f"{F(rebound, 1)} kWh après ; confort en occupation {F(best.violation_kh, 2)} "
+              f"K·h sous la borne (tolérance {F(max_violation_kh, 1)} K·h)")
+        en = (f"{who_en}can shed {E(shed_kw, 1)} kW from {span} "
+              f"({E(shed_kw * window_h, 1)} kWh), "
+              f"power capped at {E(best_cap / 1000, 1)} kW; pre-heat {E(preheat, 1)} kWh before, "
+              f"rebound {E(rebound, 1)} kWh after; occupied comfort {E(best.violation_kh, 2)} K·h "
+              f"below the band (tolerance {E(max_violation_kh, 1)} K·h)")
     return Capacity(
         building_code=building_code, commune_code=commune_code, window_start_utc=start,
         window_end_utc=end, baseline_kw=baseline_kw, cap_kw=best_cap / 1000,
@@ -414,17 +418,19 @@ def dispatch(
     j0, j1 = jain_index(list(before.values())), jain_index(list(after.values()))
     asked = [c for c in codes if allocation[c] > _TOL_KW]
     span = f"{start.strftime('%d/%m %H:%M')}-{end.strftime('%H:%M')} UTC"
-    fr = (f"Demande {request_kw:.1f} kW ({span}) répartie sur {len(asked)} bâtiment(s) sur "
+    fr = (f"Demande {F(request_kw, 1)} kW ({span}) répartie sur {len(asked)} bâtiment(s) sur "
           f"{len(codes)}, d'abord les moins sollicités : "
-          + (", ".join(f"{c} {allocation[c]:.1f}/{cap_map[c]:.1f} kW" for c in asked) or "aucun")
-          + f" ; équité (indice de Jain) {j0:.2f} -> {j1:.2f}")
-    en = (f"Request {request_kw:.1f} kW ({span}) split over {len(asked)} of {len(codes)} "
+          + (", ".join(f"{c} {F(allocation[c], 1)}/{F(cap_map[c], 1)} kW" for c in asked)
+             or "aucun")
+          + f" ; équité (indice de Jain) {F(j0, 2)} -> {F(j1, 2)}")
+    en = (f"Request {E(request_kw, 1)} kW ({span}) split over {len(asked)} of {len(codes)} "
           f"building(s), least asked first: "
-          + (", ".join(f"{c} {allocation[c]:.1f}/{cap_map[c]:.1f} kW" for c in asked) or "none")
-          + f"; fairness (Jain's index) {j0:.2f} -> {j1:.2f}")
+          + (", ".join(f"{c} {E(allocation[c], 1)}/{E(cap_map[c], 1)} kW" for c in asked)
+             or "none")
+          + f"; fairness (Jain's index) {E(j0, 2)} -> {E(j1, 2)}")
     if unmet > _TOL_KW:
-        fr += f" ; {unmet:.1f} kW non couverts (capacité totale {cap.sum():.1f} kW)"
-        en += f"; {unmet:.1f} kW unmet (total capacity {cap.sum():.1f} kW)"
+        fr += f" ; {F(unmet, 1)} kW non couverts (capacité totale {F(cap.sum(), 1)} kW)"
+        en += f"; {E(unmet, 1)} kW unmet (total capacity {E(cap.sum(), 1)} kW)"
     return Dispatch(
         window_start_utc=start, window_end_utc=end, request_kw=float(request_kw),
         allocation_kw=allocation, capacity_kw=dict(cap_map), served_kw=float(a.sum()),

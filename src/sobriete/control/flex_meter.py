@@ -497,3 +497,20 @@ def _sentences(code, start, end, tz, shed_kw, window_h, heat_kw, frac, drop, reb
           f"heating estimated; indoor drop up to {e1(float(drop.max()), 1)} K (time "
           f"constant assumed {e1(tau)} h); rebound {e1(rebound, 1)} kWh after")
     return fr, en
+
+
+def no_capacity(building_code: str, commune_code: str,
+                window: tuple[pd.Timestamp, pd.Timestamp], warning: CapacityWarning,
+                provenance: dict[str, Any] | None = None, method: str = METHOD) -> Capacity:
+    """A zero capacity that says why (no meter, no weather, a fit that failed, ...)."""
+    start, end = (pd.Timestamp(t).tz_convert("UTC") for t in window)
+    who = f"{building_code} : " if building_code else ""
+    who_en = f"{building_code}: " if building_code else ""
+    return Capacity(
+        building_code=building_code, commune_code=commune_code, window_start_utc=start,
+        window_end_utc=end, baseline_kw=0.0, cap_kw=0.0, capped_kw=0.0, shed_kw=0.0,
+        shed_kwh=0.0, preheat_kwh=0.0, rebound_kwh=0.0, net_saving_kwh=0.0,
+        violation_kh=0.0, violation_total_kh=0.0, baseline_violation_kh=0.0, n_plans=0,
+        explanation_fr=f"{who}aucun effacement : {warning.message_fr}",
+        explanation_en=f"{who_en}no shed: {warning.message_en}", method=method,
+        confidence=0.0, warnings=(warning,), provenance=dict(provenance or {}))

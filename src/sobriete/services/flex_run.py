@@ -57,7 +57,7 @@ class NaiveTimeError(SettlementError):
     """An event bound without a time zone (local clock times are ambiguous at DST changes)."""
 
 
-def _aware(t: datetime | pd.Timestamp, name: str) -> pd.Timestamp:
+def aware(t: datetime | pd.Timestamp, name: str) -> pd.Timestamp:
     ts = pd.Timestamp(t)
     if ts.tz is None:
         raise NaiveTimeError(f"event {name} {ts} has no time zone: give an offset "
@@ -113,7 +113,7 @@ def settle_event(
     ``NotElectricityMeterError``, ``EventOutsideDataError``, ``NaiveTimeError``, and
     ``SettlementError`` for what ``settle`` refuses (too few days to fit, x > y, ...).
     """
-    a, b = _aware(start, "start"), _aware(end, "end")
+    a, b = aware(start, "start"), aware(end, "end")
     if b <= a:
         raise SettlementError(f"event end {b} is not after its start {a}")
     excluded = sorted(set(exclude_days))

@@ -361,3 +361,38 @@ control_decision = Table(
     Column("record_json", Text, nullable=False),  # control.audit.AuditRecord
     Column("created_at", _tz(), nullable=False),
 )
+
+# -- flexibility dispatch (migration 0006) --------------------------------------------------
+# One row per demand-response event (its id is the caller's: re-dispatching the same id
+# replaces the event and its allocations in one transaction); the allocations are the burden
+# history the next dispatch levels, so the same school is not always the one that sheds.
+flex_event = Table(
+    "flex_event", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("start_utc", _tz(), nullable=False, index=True),
+    Column("end_utc", _tz(), nullable=False),
+    Column("request_kw", Float, nullable=False),
+    Column("served_kw", Float, nullable=False),
+    Column("unmet_kw", Float, nullable=False),
+    Column("jain_before", Float, nullable=False),
+    Column("jain_after", Float, nullable=False),
+    Column("scope_json", Text, nullable=False),  # portfolio / commune / territory / building
+    Column("doc_json", Text, nullable=False),  # explanation, capacities, settings
+    Column("created_at", _tz(), nullable=False),
+    Column("updated_at", _tz(), nullable=False),
+)
+flex_allocation = Table(
+    "flex_allocation", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("event_id", ForeignKey("flex_event.id"), nullable=False, index=True),
+    Column("building_id", ForeignKey("building.id"), nullable=False, index=True),
+    Column("capacity_kw", Float, nullable=False),
+    Column("allocated_kw", Float, nullable=False),
+    Column("shed_kwh", Float, nullable=False),  # allocated_kw x window hours (asked)
+    Column("discomfort_kh", Float, nullable=False),  # expected K·h of drop in occupation
+    Column("rebound_kwh", Float, nullable=False),
+    Column("method", String(16), nullable=False),  # model | meter-only
+    Column("confidence", Float, nullable=False),
+    UniqueConstraint("event_id", "building_id", name="uq_flex_allocation_event_building"),
+)
