@@ -7,8 +7,9 @@ from the measured temperature, whatever the previous forecast said.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -48,11 +49,14 @@ def decide(building: Building, zone_code: str, model: LinearThermalModel, obs: O
            forecast: pd.DataFrame, prices: pd.DataFrame, settings: PlanSettings, *,
            comfort: ComfortSettings | None = None,
            closures: list[tuple[date, date]] | None = None,
-           envelope: pd.DataFrame | None = None) -> tuple[Decision, Plan]:
+           envelope: pd.DataFrame | None = None,
+           time_utc: datetime | None = None) -> tuple[Decision, Plan]:
     """Plan ``zone_code`` from the observation over ``forecast``'s index (which starts at
-    ``obs.time_utc``) and propose the first step's heating power, with the plan's reasons.
-    ``envelope``: the comfort envelope on that index when the caller has it already
-    (otherwise computed here from ``comfort`` and ``closures``)."""
+    the step's time: ``time_utc``, by default ``obs.time_utc``) and propose the first step's
+    heating power, with the plan's reasons. ``envelope``: the comfort envelope on that index
+    when the caller has it already (otherwise computed here from ``comfort`` and
+    ``closures``). A real building's observation may be older than the step it serves: the
+    decision is dated ``time_utc``, so the safety envelope sees the observation's age."""
     zone = next((z for z in obs.zones if z.zone_code == zone_code), None)
     if zone is None or zone.temp_zone_c is None:
         raise NoZoneTemperature(f"no temperature observed for zone {zone_code!r}: cannot plan "
@@ -65,7 +69,7 @@ def decide(building: Building, zone_code: str, model: LinearThermalModel, obs: O
     power = float(max(p.steps["power_w"].iloc[0], 0.0))
     reason_fr = " ".join(t for t in (p.explanation_fr, p.infeasible_reason_fr) if t)
     reason_en = " ".join(t for t in (p.explanation_en, p.infeasible_reason_en) if t)
-    return Decision(time_utc=obs.time_utc, building_code=building.code,
+    return Decision(time_utc=time_utc or obs.time_utc, building_code=building.code,
                     zones=(ZoneDecision(zone_code=zone_code, heating_power_w=power),),
                     reason_fr=reason_fr, reason_en=reason_en), p
 
@@ -83,39 +87,51 @@ def run_closed_loop(sim, building: Building, zone_code: str, model: LinearTherma
                     forecast: pd.DataFrame, prices: pd.DataFrame, steps: int,
                     settings: PlanSettings, *, horizon_steps: int = 96,
                     safety: SafetyEnvelope | None = None, mode: Mode = Mode.AUTOMATIC,
-                    comfort: ComfortSettings | None = None) -> LoopResult:
+                    comfort: ComfortSettings | None = None,
+                    on_step: Callable[[AuditRecord], None] | None = None) -> LoopResult:
     """Drive ``sim`` (anything with ``observation()`` and ``step(decision)``, e.g.
     ``simulator.RCSimulator``) for ``steps`` steps. ``forecast`` (temp_out_c, solar_w_m2) and
     ``prices`` (price_eur_per_kwh, co2_kg_per_kwh, optional max_power_w, tariff_label) must
     cover the last step plus the horizon. In ``advise`` or unapproved ``approve`` mode the
-    building keeps its own schedule: the plan is logged, not applied."""
+    building keeps its own schedule: the plan is logged, not applied.
+
+    The step's time is ``sim.time_utc`` when ``sim`` has one (a real building read from the
+    store: its latest observation may be older, and then stale), else the observation's.
+    ``on_step(record)`` is called after each step is applied (to store or print it)."""
     safety = safety or SafetyEnvelope(building)
     state, audit = SafetyState(), AuditLog()
     decisions, solved, solve_s, fallbacks = [], 0, 0.0, 0
     # The envelope of every horizon at once: the calendar is read once, not at every step.
-    span = horizon(sim.observation().time_utc, steps + horizon_steps)
+    def now(obs: Observation) -> datetime:
+        return getattr(sim, "time_utc", None) or obs.time_utc
+
+    span = horizon(now(sim.observation()), steps + horizon_steps)
     envelopes = comfort_envelope(building, span, settings=comfort)
     for _ in range(steps):
         obs = sim.observation()
-        index = horizon(obs.time_utc, horizon_steps)
+        t = now(obs)
+        index = horizon(t, horizon_steps)
         envelope = envelopes.loc[index] if index.isin(span).all() else None
         proposed = None
         try:
             proposed, p = decide(building, zone_code, model, obs, on_grid(forecast, index),
                                  prices.reindex(index), settings, comfort=comfort,
-                                 envelope=envelope)
+                                 envelope=envelope, time_utc=t)
             solved, solve_s = solved + 1, solve_s + p.solve_time_s
         except NoZoneTemperature:
             pass  # the envelope below falls back to the schedule; any other error is a bug
-        outcome = safety.step(proposed or fallback_decision(building, obs.time_utc), obs, state)
+        outcome = safety.step(proposed or fallback_decision(building, t), obs, state)
         state = outcome.state
         applied = outcome.decision
         if not dispatchable(applied, mode, approved=False):
-            applied = fallback_decision(building, obs.time_utc, zone_codes=(zone_code,))
+            applied = fallback_decision(building, t, zone_codes=(zone_code,))
         fallbacks += int(applied.fallback)
-        audit.append(AuditRecord.from_step(mode, proposed, applied, outcome.interventions, obs))
+        record = AuditRecord.from_step(mode, proposed, applied, outcome.interventions, obs)
+        audit.append(record)
         decisions.append(applied)
         sim.step(applied)
+        if on_step is not None:
+            on_step(record)
     return LoopResult(decisions, audit, solved, solve_s, fallbacks)
 
 
