@@ -110,8 +110,8 @@ def test_cli_prints_the_settlement_in_french_english_and_json(b0_sqlite):
     iv = res.intervals
     lo, hi = res.interval_kw
     for words in (res.sentence_fr, "Effacement par intervalle (kW)", "Mesure kW",
-                  "Référence kW", "Effacé kW", "2019-11-14 18:00–19:00",
-                  "2019-11-14 19:00–20:00", _fr(iv["actual_kw"].iloc[0]),
+                  "Référence kW", "Effacé kW", "14/11/2019 18:00–19:00",
+                  "14/11/2019 19:00–20:00", _fr(iv["actual_kw"].iloc[0]),
                   _fr(iv["reference_kw"].iloc[1]), f"Intervalle à 90 % : {_fr(lo)} à {_fr(hi)} kW",
                   "Jours de référence : " + ", ".join(
                       f"{d:%d/%m/%Y}" for d in sorted(res.reference_days))):

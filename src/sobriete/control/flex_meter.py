@@ -241,6 +241,9 @@ def _fit_group(name: str, y: np.ndarray, t: np.ndarray, cls: np.ndarray, labels:
         cooling_balance_c=best.cooling_bp)
 
 
+_FR_HEATING = {HeatingSystem.GAS_BOILER: "chaudière gaz", HeatingSystem.OIL_BOILER:
+               "chaudière fioul", HeatingSystem.DISTRICT_HEAT: "réseau de chaleur",
+               HeatingSystem.WOOD_BOILER: "chaudière bois"}
 _FR_GROUP = {"occupied": "heures occupées", "unoccupied": "heures inoccupées"}
 
 
@@ -408,8 +411,8 @@ def meter_capacity(
     if not electric:
         warnings.append(_warn(
             "not_electric_heating",
-            f"Chauffage {heating_system.value} d'après le registre : le compteur électrique "
-            "n'a pas de chauffage à effacer, 0 kW.",
+            f"Chauffage par {_FR_HEATING[heating_system]} ({heating_system.value}) d'après le "
+            "registre : le compteur électrique n'a pas de chauffage à effacer, 0 kW.",
             f"Heating is {heating_system.value} per the registry: the electricity meter has "
             "no heating to shed, 0 kW.", heating_system=heating_system.value))
         heat[:] = 0.0
