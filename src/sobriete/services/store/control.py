@@ -30,6 +30,16 @@ class PlanRow:
     summary: dict
 
 
+def reasons(record: AuditRecord) -> tuple[str, str]:
+    """Why (FR, EN): the applied decision's explanation and, when the building kept its
+    schedule (advise, pending approval, stale data), the plan's proposal too."""
+    fr, en = record.explanation_fr, record.explanation_en
+    if record.proposed is not None and record.proposed.reason_fr not in fr:
+        fr = f"Proposé : {record.proposed.reason_fr} Appliqué : {fr}"
+        en = f"Proposed: {record.proposed.reason_en} Applied: {en}"
+    return fr, en
+
+
 def insert_plan(conn: Connection, row: PlanRow) -> int:
     """One plan (or control run) row inside the caller's transaction; returns its id."""
     return conn.execute(control_plan.insert().values(
@@ -49,11 +59,7 @@ def insert_decision(conn: Connection, plan_id: int, record: AuditRecord, zone_co
         z = next((z for z in record.proposed.zones if z.zone_code == zone_code), None)
         proposed = z.heating_power_w if z is not None else None
     applied = next((z for z in record.applied.zones if z.zone_code == zone_code), None)
-    reason_fr, reason_en = record.explanation_fr, record.explanation_en
-    if record.proposed is not None and record.proposed.reason_fr not in reason_fr:
-        # Advise / pending: what was applied is the schedule; keep the proposal's why too.
-        reason_fr = f"Proposé : {record.proposed.reason_fr} Appliqué : {reason_fr}"
-        reason_en = f"Proposed: {record.proposed.reason_en} Applied: {reason_en}"
+    reason_fr, reason_en = reasons(record)
     return conn.execute(control_decision.insert().values(
         plan_id=plan_id, building_code=record.building_code, zone_code=zone_code,
         time_utc=record.time_utc, mode=str(record.mode), dispatch=str(record.dispatch),
