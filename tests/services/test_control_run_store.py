@@ -144,3 +144,21 @@ def test_automatic_apply_sends_through_mosquitto(sqlite_url, files, mqtt_broker)
     assert [r["driver_error"] for r in rows] == [None] * 7
     assert {r["dispatch"] for r in rows} == {"sent"} and {r["driver"] for r in rows} == {"mqtt"}
     store.close()
+
+
+def test_live_mode_waits_for_each_step_on_the_clock(sqlite_url, files):
+    store = open_store(sqlite_url)
+    D.import_files(store, files)
+    now = [pd.Timestamp("2024-01-21T23:07Z").to_pydatetime()]
+    waits: list[float] = []
+
+    def sleep(s: float) -> None:
+        waits.append(s)
+        now[0] += pd.Timedelta(seconds=s)
+
+    res = run_on_store(store, D.BUILDING, None, DryRunDriver(), RunOptions(steps=3),
+                       sleep=sleep, clock=lambda: now[0])
+    assert [s.record.time_utc for s in res.steps] == list(
+        pd.date_range("2024-01-21T23:00Z", periods=3, freq="15min"))
+    assert waits == [480.0, 900.0]  # to 23:15, then to 23:30; never before a step's time
+    store.close()
