@@ -225,7 +225,7 @@ def make_driver(name: str, target: str | None, map_path: Path | None) -> Driver:
         raise ControlRunError(f"--map {map_path}: {exc}") from None
 
 
-def step_line(s: StepOutcome, lang: str) -> str:
+def step_line(s: StepOutcome, lang: str, driver: str = "dry-run") -> str:
     """One line of progress: when, what was proposed and applied, sent or not, why."""
     fr = lang == "fr"
     r = s.record
@@ -243,6 +243,9 @@ def step_line(s: StepOutcome, lang: str) -> str:
             ("plan" if fr else "plan"))
     plan = (f"{_num(proposed / 1000, 1, lang)} kW" if proposed is not None else "—")
     status = _DISPATCH_FR[str(r.dispatch)] if fr else str(r.dispatch).replace("_", " ")
+    if s.sent and driver == "dry-run":
+        status += (" au pilote dry-run (rien ne sort)" if fr else
+                   " to the dry-run driver (nothing leaves)")
     if s.driver_error:
         status += f" ({'erreur' if fr else 'error'} : {s.driver_error})"
     why = reasons(r)[0 if fr else 1]
@@ -318,8 +321,8 @@ def run(ctx, building, zone, driver_name, mode, apply, steps, until, interval_s,
                  + (", replay of stored data" if at is not None else ", live")))
         with stdout_to_stderr(as_json):
             result = run_on_store(open_store(db_url), building, zone, driver, options,
-                                  progress=lambda s: out.print(step_line(s, lang),
-                                                               highlight=False))
+                                  progress=lambda s: out.print(
+                                      step_line(s, lang, driver_name), highlight=False))
     except SobrieteError as exc:
         fail(exc, lang)
     if as_json:

@@ -67,21 +67,27 @@ def stdout_to_stderr(active: bool = True) -> Iterator[None]:
 def steps_table(r: PlanResult, lang: str) -> Table:
     fr = lang == "fr"
     table = Table(title="Étapes du plan (heure locale)" if fr else "Plan steps (local time)")
+    keys = r.key_steps()
+    capped = any(k["cap_kw"] is not None for k in keys)
     for c in (("Période", "Period"), ("Chauffage kW", "Heating kW"),
               ("Température °C", "Temperature °C"), ("Prix €/kWh", "Price EUR/kWh"),
               ("Tarif", "Tariff"), ("Occupé", "Occupied"), ("Plafond kW", "Cap kW"),
               ("Coût €", "Cost EUR")):
+        if c[0] == "Plafond kW" and not capped:
+            continue
         table.add_column(c[0] if fr else c[1],
                          justify="left" if c[0] in ("Période", "Tarif")
                          else "right")
-    for k in r.key_steps():
+    for k in keys:
         a, b = k["start_local"], k["end_local"]
         span = f"{a}–{b[6:]}" if a[:5] == b[:5] else f"{a}–{b}"
-        table.add_row(span, _n(k["mean_power_kw"], 1, lang),
-                      f"{_n(k['temp_start_c'], 1, lang)} → {_n(k['temp_end_c'], 1, lang)}",
-                      _n(k["price_eur_per_kwh"], 4, lang), k["tariff_label"] or "—",
-                      ("oui" if fr else "yes") if k["occupied"] else ("non" if fr else "no"),
-                      _n(k["cap_kw"], 1, lang), _n(k["cost_eur"], 2, lang))
+        row = [span, _n(k["mean_power_kw"], 1, lang),
+               f"{_n(k['temp_start_c'], 1, lang)} → {_n(k['temp_end_c'], 1, lang)}",
+               _n(k["price_eur_per_kwh"], 4, lang), k["tariff_label"] or "—",
+               ("oui" if fr else "yes") if k["occupied"] else ("non" if fr else "no")]
+        if capped:
+            row.append(_n(k["cap_kw"], 1, lang))
+        table.add_row(*row, _n(k["cost_eur"], 2, lang))
     return table
 
 

@@ -35,8 +35,8 @@ def reasons(record: AuditRecord) -> tuple[str, str]:
     schedule (advise, pending approval, stale data), the plan's proposal too."""
     fr, en = record.explanation_fr, record.explanation_en
     if record.proposed is not None and record.proposed.reason_fr not in fr:
-        fr = f"Proposé : {record.proposed.reason_fr} Appliqué : {fr}"
-        en = f"Proposed: {record.proposed.reason_en} Applied: {en}"
+        fr = f"Proposé : {record.proposed.reason_fr.rstrip('. ')}. Appliqué : {fr}"
+        en = f"Proposed: {record.proposed.reason_en.rstrip('. ')}. Applied: {en}"
     return fr, en
 
 
