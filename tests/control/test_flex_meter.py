@@ -211,29 +211,64 @@ def test_rc_building_slope_is_its_conductance(rc_building):
     assert occ.balance_c == pytest.approx(13.0, abs=1.0)
 
 
-def test_rc_building_shed_stays_within_the_tolerance(bedford, rc_building):
+def _window(day: str, h0: str, h1: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    return pd.Timestamp(f"{day} {h0}", tz=TZ), pd.Timestamp(f"{day} {h1}", tz=TZ)
+
+
+def _simulate_shed(r: dict, window, shed_kw: float):
+    """The RC building's day with and without its heating capped at (its own power - shed)
+    in the window: indoor drop, kW delivered in the window, extra kWh after it."""
+    idx = r["idx"]
+    sub = np.flatnonzero((idx >= window[0] - pd.Timedelta(hours=12))
+                         & (idx < window[1] + pd.Timedelta(hours=12)))
+    win = (idx[sub] >= window[0]) & (idx[sub] < window[1])
+    args = (r["t_out"][sub], r["setpoint"][sub], r["base"][sub])
+    ti0 = r["setpoint"][sub[0]]
+    base_t, base_p = rc_run(*args, ti0=ti0)
+    cap_kw = np.where(win, np.maximum(base_p - shed_kw, 0.0), np.nan)
+    shed_t, shed_p = rc_run(*args, cap_kw, ti0=ti0)
+    after = np.arange(len(sub)) > np.flatnonzero(win)[-1]
+    return (float((base_t - shed_t).max()), float((base_p - shed_p)[win].mean()),
+            float((shed_p - base_p)[after].sum() * DT_H), float(base_p[win].mean()))
+
+
+@pytest.mark.parametrize("window", [
+    EVENT,  # occupied morning, 2.3 °C: the 1 K tolerance binds
+    _window("2019-02-05", "08:00", "13:00"),  # five occupied hours: binds earlier
+    _window("2018-12-04", "10:00", "12:00"),  # mild (8 °C): all the heating is shed
+])
+def test_rc_building_shed_stays_within_the_tolerance(bedford, rc_building, window):
     r = rc_building
-    cap = meter_capacity(r["fit"], conditions_for(bedford, CAL, EVENT), EVENT,
+    cap = meter_capacity(r["fit"], conditions_for(bedford, CAL, window), window,
                          heating_system=HeatingSystem.ELECTRIC_RESISTANCE,
                          time_constant_h=TAU_H)
     assert cap.provenance["time_constant_source"] == "given for the building"
-    idx = r["idx"]
-    day = (idx >= EVENT[0] - pd.Timedelta(hours=12)) & (idx < EVENT[1] + pd.Timedelta(hours=9))
-    sub = np.flatnonzero(day)
-    win = (idx[sub] >= EVENT[0]) & (idx[sub] < EVENT[1])
-    ti0 = r["setpoint"][sub[0]]
-    base_t, base_p = rc_run(r["t_out"][sub], r["setpoint"][sub], r["base"][sub], ti0=ti0)
-    cap_kw = np.where(win, np.maximum(base_p - cap.shed_kw, 0.0), np.nan)
-    shed_t, shed_p = rc_run(r["t_out"][sub], r["setpoint"][sub], r["base"][sub], cap_kw,
-                            ti0=ti0)
-    drop = base_t - shed_t
-    delivered = float((base_p - shed_p)[win].mean())
-    assert delivered == pytest.approx(cap.shed_kw, rel=0.02)  # the heater had it to give
-    assert 0.7 < drop.max() <= 1.1  # the 1 K tolerance, not absurdly conservative
-    after = np.arange(len(sub)) > np.flatnonzero(win)[-1]
-    rebound = float((shed_p - base_p)[after].sum() * DT_H)
-    assert rebound == pytest.approx(cap.rebound_kwh, rel=0.15)
+    drop, delivered, rebound, heat = _simulate_shed(r, window, cap.shed_kw)
+    assert cap.provenance["heating_kw"] == pytest.approx(heat, rel=0.06)
+    assert delivered == pytest.approx(cap.shed_kw, rel=0.03)  # the heater had it to give
+    assert drop <= 1.05  # the 1 K tolerance
+    if cap.provenance["shed_fraction"] < 1:
+        assert drop > 0.9  # and not absurdly conservative when it binds
+    assert drop == pytest.approx(cap.provenance["max_drop_k"], abs=0.05)
+    assert rebound == pytest.approx(cap.rebound_kwh, rel=0.05)
     assert math.isclose(cap.net_saving_kwh, cap.shed_kwh - cap.rebound_kwh)
+
+
+def test_rc_building_evening_cool_down_draws_little(bedford, rc_building):
+    """After 18:00 the school cools towards its 16 °C set-back without heating: the slope of
+    each hour of the day sees it, where one slope for all unoccupied hours would not."""
+    fit = rc_building["fit"]
+    evening = _window("2019-01-22", "18:30", "20:30")
+    cap = meter_capacity(fit, conditions_for(bedford, CAL, evening), evening,
+                         heating_system=HeatingSystem.ELECTRIC_RESISTANCE,
+                         time_constant_h=TAU_H)
+    t = conditions_for(bedford, CAL, evening)["temp_air_c"].to_numpy()
+    pooled = float(np.mean(fit.unoccupied.heating_kw(t)))
+    assert cap.provenance["heating_kw"] < 0.3 * pooled
+    # Wednesdays' afternoons at set-back share the workday evening hours: a few kW remain
+    # where the simulated building draws none (a limit stated in docs/flex.md).
+    assert _simulate_shed(rc_building, evening, cap.shed_kw)[3] == 0
+    assert cap.shed_kw < 8
 
 
 # ---- real meters: Cambridge b0, b8 (gas-heated university buildings) -----------------------

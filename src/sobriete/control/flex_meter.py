@@ -107,6 +107,9 @@ class MeterFlexSettings(BaseModel):
     zero_run_hours: int = Field(24, ge=0, description="[h] runs of exact zeros at least "
                                 "this long are missing readings, as in the hourly M&V model "
                                 "(0 = keep zeros)")
+    min_class_heating_hours: int = Field(30, ge=5, description="[h] hours below the "
+                                         "balance point an hour of the day needs for its own "
+                                         "heating slope (else the group's)")
     step_min: int = Field(15, ge=1, le=60, description="[min] step of the drop simulation")
 
     def tau_h(self, activity: ActivityCategory) -> tuple[Inertia, float]:
@@ -133,15 +136,23 @@ class HeatingTerm:
     intercepts: dict[str, float] = field(default_factory=dict)  # class -> base kW
     cooling_slope_kw_per_k: float = 0.0
     cooling_balance_c: float | None = None
+    # class -> heating slope [kW/K] with the group's balance point: when in the day the
+    # heating runs (an evening cool-down draws nothing, a morning recovery draws more)
+    class_slopes: dict[str, float] = field(default_factory=dict)
 
     @property
     def signal(self) -> bool:
         return self.slope_kw_per_k > 0
 
-    def heating_kw(self, t: np.ndarray) -> np.ndarray:
+    def heating_kw(self, t: np.ndarray, classes: np.ndarray | None = None) -> np.ndarray:
+        """Expected electric heating [kW] at outdoor temperatures ``t``; with ``classes``
+        (labels of ``_classes``) each step takes its class's slope (the group's when the
+        class was not fitted)."""
         if not self.signal or self.balance_c is None:
             return np.zeros_like(t, dtype=float)
-        return self.slope_kw_per_k * np.maximum(0.0, self.balance_c - t)
+        slope = (np.full(len(t), self.slope_kw_per_k) if classes is None else np.array(
+            [self.class_slopes.get(c, self.slope_kw_per_k) for c in classes], dtype=float))
+        return slope * np.maximum(0.0, self.balance_c - t)
 
     def to_json(self) -> dict[str, Any]:
         return {"group": self.group, "form": self.form,
@@ -232,13 +243,37 @@ def _fit_group(name: str, y: np.ndarray, t: np.ndarray, cls: np.ndarray, labels:
         n_heat = int((t < best.heating_bp).sum())
         if best.heating_slope > s.min_slope_t * se:
             slope, bp = float(best.heating_slope), float(best.heating_bp)
+    class_fit = _class_slopes(y, t, cls, labels, best, s) if bp is not None else ({}, {})
     return HeatingTerm(
         group=name, form=best.form, slope_kw_per_k=slope, slope_se=se,
         balance_c=bp if bp is not None else best.heating_bp, partial_r2=float(partial),
         n_hours=len(y), n_heating_hours=n_heat,
-        intercepts={lab: float(best.intercepts[i]) for i, lab in enumerate(labels)},
-        cooling_slope_kw_per_k=float(best.cooling_slope),
-        cooling_balance_c=best.cooling_bp)
+        intercepts={lab: float(best.intercepts[i]) for i, lab in enumerate(labels)}
+        | class_fit[1], cooling_slope_kw_per_k=float(best.cooling_slope),
+        cooling_balance_c=best.cooling_bp, class_slopes=class_fit[0])
+
+
+def _class_slopes(y: np.ndarray, t: np.ndarray, cls: np.ndarray, labels: list[str],
+                  best: cps.TermFit, s: MeterFlexSettings,
+                  ) -> tuple[dict[str, float], dict[str, float]]:
+    """Heating slope of each class (hour of day) at the group's balance point, >= 0, and
+    the class's intercept that goes with it; a class with fewer than
+    ``min_class_heating_hours`` hours below the balance point is left out (it takes the
+    group's slope and intercept)."""
+    f = np.maximum(0.0, best.heating_bp - t)
+    if best.cooling_bp is not None:
+        y = y - best.cooling_slope * np.maximum(0.0, t - best.cooling_bp)
+    slopes, intercepts = {}, {}
+    for i, lab in enumerate(labels):
+        m = cls == i
+        if int((f[m] > 0).sum()) < s.min_class_heating_hours:
+            continue
+        fc, yc = f[m] - f[m].mean(), y[m] - y[m].mean()
+        sff = float(fc @ fc)
+        if sff > 1e-9:
+            slopes[lab] = max(0.0, float(fc @ yc) / sff)
+            intercepts[lab] = float(y[m].mean() - slopes[lab] * f[m].mean())
+    return slopes, intercepts
 
 
 _FR_HEATING = {HeatingSystem.GAS_BOILER: "chaudière gaz", HeatingSystem.OIL_BOILER:
@@ -346,7 +381,10 @@ def conditions_for(weather: pd.DataFrame, calendar: OccupancyCalendar,
         index = pd.DatetimeIndex([start])
     frame = pd.DataFrame(index=index)
     frame[TEMP] = hourly_temperature(weather, index).to_numpy()
-    frame["occupied"] = occupancy(calendar, index).occupied
+    occ = occupancy(calendar, index)
+    frame["occupied"] = occ.occupied
+    frame["day_type"] = occ.day_type
+    frame["local_hour"] = index.tz_convert(calendar.timezone).hour
     return frame
 
 
@@ -388,20 +426,26 @@ def meter_capacity(
     t = inside[TEMP].to_numpy(float)
     occ = inside["occupied"].to_numpy(bool)
     heat = np.zeros(len(t))  # expected electric heating [kW]
-    steady = np.zeros(len(t))  # steady-state drop for a full cut, (bp - T)+ [K]
     base = np.zeros(len(t))
-    local_hour = inside.index.tz_convert(timezone).hour
+    if "local_hour" not in inside:
+        inside = inside.assign(local_hour=inside.index.tz_convert(timezone).hour)
     for flag in (True, False):
         m = occ == flag
         # a group without its own fit borrows the other's response
         term = fit.term(flag) or fit.term(not flag)
         if term is None or not m.any():
             continue
-        heat[m] = term.heating_kw(t[m])
-        if term.signal and term.balance_c is not None:
-            steady[m] = np.maximum(0.0, term.balance_c - t[m])
-        base[m] = np.array([_base_kw(term, h, term.group == "occupied")
-                            for h in local_hour[m]])
+        own = term.group == ("occupied" if flag else "unoccupied")
+        labels = (np.asarray(_classes(inside[m], flag), dtype=str)
+                  if own and (flag or "day_type" in inside) else None)
+        heat[m] = term.heating_kw(t[m], labels)
+        base[m] = [term.intercepts.get(lab, _base_kw(term, h, term.group == "occupied"))
+                   for lab, h in zip(labels if labels is not None else [""] * int(m.sum()),
+                                     inside["local_hour"].to_numpy()[m], strict=True)]
+    # Steady-state drop for a full cut [K]: the power not supplied over the building's
+    # kW/K (the occupied slope, UA / COP).
+    ua = fit.ua_kw_per_k()
+    steady = heat / ua if ua > 0 else np.zeros(len(t))
     inertia, tau = s.tau_h(activity)
     tau_src = "inertia class"
     if time_constant_h is not None:
