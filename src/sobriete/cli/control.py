@@ -16,7 +16,7 @@ from rich.table import Table
 
 from sobriete.cli import _db_option, _lang, console, err_console, fail, main
 from sobriete.cli.diagnose import num
-from sobriete.cli.plan import stdout_to_stderr, when
+from sobriete.cli.plan import solver_banner_to_stderr, stdout_to_stderr, when
 from sobriete.control.drivers import (
     BacnetDriver,
     Driver,
@@ -306,6 +306,7 @@ def run(ctx, building, zone, driver_name, mode, apply, steps, until, interval_s,
         plan=PlanOptions(hours=hours, days=days, heating_series=heating,
                          max_power_kw=max_power_kw))
     out = err_console if as_json else console
+    solver_banner_to_stderr()
     try:
         driver = make_driver(driver_name, target, map_path)
         check_dispatch(driver, options)

@@ -64,6 +64,15 @@ def stdout_to_stderr(active: bool = True) -> Iterator[None]:
         os.close(saved)
 
 
+def solver_banner_to_stderr() -> None:
+    """The HiGHS library prints a banner on stdout the first time a solver is created in the
+    process: create that first one with stdout sent to stderr, so tables and JSON stay clean."""
+    import highspy  # the optimiser's solver; imported here only for its banner
+
+    with stdout_to_stderr():
+        highspy.Highs()
+
+
 def steps_table(r: PlanResult, lang: str) -> Table:
     fr = lang == "fr"
     table = Table(title="Étapes du plan (heure locale)" if fr else "Plan steps (local time)")
@@ -192,6 +201,7 @@ def plan_cmd(ctx, building, zone, hours, days, at, heating, max_power_kw, lang_o
     lang = lang_opt or _lang(ctx)
     options = PlanOptions(hours=hours, days=days, heating_series=heating,
                           max_power_kw=max_power_kw)
+    solver_banner_to_stderr()
     try:
         with stdout_to_stderr(as_json), err_console.status(
                 "Identification et plan…" if lang == "fr" else "Identifying and planning…"):
