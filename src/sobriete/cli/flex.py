@@ -15,6 +15,7 @@ from rich.table import Table
 from sobriete.cli import _db_option, _lang, console, fail, main
 from sobriete.cli.mv import _date
 from sobriete.control.flex import Capacity, CapacitySum
+from sobriete.control.flex_meter import Inertia
 from sobriete.domain.errors import SobrieteError
 from sobriete.domain.numbers import fmt_en, fmt_fr
 from sobriete.services.flex_portfolio import (
@@ -231,9 +232,14 @@ def _capacity_table(rep: CapacityReport, lang: str) -> Table:
     return table
 
 
+_INERTIA = {Inertia.LIGHT: ("léger", "light"), Inertia.MEDIUM: ("moyen", "medium"),
+            Inertia.HEAVY: ("lourd", "heavy")}
+
+
 def _assumptions(rep: CapacityReport, lang: str) -> str:
     s = rep.settings
-    tau = ", ".join(f"{k.value} {num(v, lang)} h" for k, v in s.time_constant_h.items())
+    tau = ", ".join(f"{_INERTIA[k][0 if lang == 'fr' else 1]} {num(v, lang)} h"
+                    for k, v in s.time_constant_h.items())
     if lang == "fr":
         return (f"Compteur seul : part de la consommation qui suit la température (ajustée sur "
                 f"{rep.fit_days} jours avant la fenêtre) ; constante de temps supposée ({tau}, "
@@ -249,7 +255,8 @@ def _warnings(rep: CapacityReport, lang: str) -> None:
     for c in rep.capacities:
         for w in c.warnings:
             msg = w.message_fr if lang == "fr" else w.message_en
-            console.print(f"[yellow]⚠ {c.building_code} {w.code} : {msg}[/]")
+            sep = " : " if lang == "fr" else ": "
+            console.print(f"[yellow]⚠ {c.building_code} {w.code}{sep}{msg}[/]")
 
 
 @flex.command("capacity")
@@ -309,7 +316,7 @@ def _dispatch_table(rep: DispatchReport, lang: str) -> Table:
     cols = (("Bâtiment", "Building"), ("Commune", "Commune"), ("Capacité kW", "Capacity kW"),
             ("Demandé kW", "Asked kW"), ("Part", "Share"), ("Baisse max K", "Max drop K"),
             ("Inconfort K·h", "Discomfort K·h"), ("Rebond kWh", "Rebound kWh"),
-            ("Charge avant → après h", "Burden before → after h"))
+            ("Charge h", "Burden h"))
     for c_fr, c_en in cols:
         table.add_column(c_fr if fr else c_en,
                          justify="left" if c_en in ("Building", "Commune") else "right")

@@ -11,19 +11,24 @@ by an assumed thermal time constant:
    so the daily profile of the base load does not leak into the slope. ``slope`` [kW/K] is
    the electric heating power per kelvin below the balance point ``bp`` [°C]. A heating term
    counts only when BIC keeps it and its slope is at least ``min_slope_t`` standard errors
-   above zero: otherwise the building shows *no heating signal* and sheds 0 kW.
-2. **Heating power in the window**: ``P_k = slope · max(0, bp − T_k)`` with the fit of the
-   step's occupancy and the window's outdoor temperature ``T_k`` (observed or forecast).
-3. **Comfort bound.** With heating cut by a fraction ``f`` of ``P`` the indoor temperature of
-   a one-capacity building (time constant ``τ`` = C / UA) falls as
-   ``ΔT_k = a ΔT_{k−1} + (1 − a) f (bp − T_k)⁺``, ``a = exp(−dt / τ)``: since the slope is
-   UA divided by the heating system's efficiency (COP), ``P / slope`` is the steady-state
-   drop whatever the COP. ``f`` is the largest value (≤ ``controllable_share``) keeping
-   ``ΔT_k`` within the tolerance of each step: ``occupied_tolerance_k`` (1 K) in occupation,
-   ``unoccupied_tolerance_k`` otherwise. ``τ`` comes from the building's inertia class
-   (from its activity, ``MeterFlexSettings``): assumed, to be confirmed per building.
+   above zero: otherwise the building shows *no heating signal* and sheds 0 kW. Then, at that
+   balance point, each class gets its own slope (``class_slopes``, at least
+   ``min_class_heating_hours`` heating hours): when in the day the heating actually runs —
+   nothing during an evening cool-down to the set-back, more during the morning recovery.
+2. **Heating power in the window**: ``P_k = slope_class(k) · max(0, bp − T_k)`` with the fit
+   of the step's occupancy and the window's outdoor temperature ``T_k`` (observed or
+   forecast).
+3. **Comfort bound.** With the heating cut by a fraction ``f`` of ``P`` the indoor
+   temperature of a one-capacity building (time constant ``τ`` = C / UA) falls as
+   ``ΔT_k = a ΔT_{k−1} + (1 − a) f P_k / UA'``, ``a = exp(−dt / τ)``, where ``UA'`` is the
+   occupied slope (in occupation the thermostat holds its setpoint, so that slope is UA over
+   the heating system's efficiency or COP, and ``P / UA'`` is the steady-state drop whatever
+   the COP). ``f`` is the largest value (≤ ``controllable_share``) keeping ``ΔT_k`` within
+   the tolerance of each step: ``occupied_tolerance_k`` (1 K) in occupation,
+   ``unoccupied_tolerance_k`` otherwise. ``τ`` comes from the building's inertia class (from
+   its activity, ``MeterFlexSettings``): assumed, to be confirmed per building.
 4. **Rebound**: the heat not supplied and still missing at the end of the window,
-   ``τ · slope · ΔT_end`` [kWh electric], is supplied after it. No pre-heat is planned.
+   ``τ · UA' · ΔT_end`` [kWh electric], is supplied after it. No pre-heat is planned.
 
 The result is a ``control.flex.Capacity`` with ``method = "meter-only"``, a confidence at most
 ``confidence_max`` (below a model-based capacity's), warnings and the provenance of every
@@ -160,7 +165,8 @@ class HeatingTerm:
                 "balance_c": self.balance_c, "partial_r2": self.partial_r2,
                 "n_hours": self.n_hours, "n_heating_hours": self.n_heating_hours,
                 "cooling_slope_kw_per_k": self.cooling_slope_kw_per_k,
-                "cooling_balance_c": self.cooling_balance_c}
+                "cooling_balance_c": self.cooling_balance_c,
+                "class_slopes": {k: round(v, 4) for k, v in self.class_slopes.items()}}
 
 
 @dataclass(frozen=True)
