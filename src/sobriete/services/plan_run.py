@@ -218,6 +218,10 @@ def resolve_sources(conn: Connection, building: Building, zone_code: str | None,
     with_temp = [z for z in building.zones
                  if any(s.quantity == TEMP_ZONE for s in z.sensors)]
     if zone_code is None:
+        if not with_temp:
+            raise NoZoneTemperatureError(_err(b, None, "no zone with a temperature sensor "
+                                              f"({TEMP_ZONE}) in the registry: a plan needs "
+                                              "the zone temperature"))
         if len(with_temp) != 1:
             names = ", ".join(z.code for z in with_temp) or "none"
             raise ZoneChoiceError(_err(b, None, f"{len(with_temp)} zones with a temperature "
