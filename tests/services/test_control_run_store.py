@@ -162,3 +162,34 @@ def test_live_mode_waits_for_each_step_on_the_clock(sqlite_url, files):
         pd.date_range("2024-01-21T23:00Z", periods=3, freq="15min"))
     assert waits == [480.0, 900.0]  # to 23:15, then to 23:30; never before a step's time
     store.close()
+
+
+def test_unreachable_broker_is_recorded_and_the_run_goes_on(sqlite_url, files):
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there
+    store = open_store(sqlite_url)
+    D.import_files(store, files)
+    res = run_on_store(store, D.BUILDING, None, MqttDriver("127.0.0.1", port, timeout_s=1),
+                       RunOptions(mode=Mode.AUTOMATIC, apply=True, steps=2, at=REPLAY))
+    assert len(res.steps) == 2 and res.sent == 0
+    with store.engine.connect() as conn:
+        rows = decisions(conn, plan_id=res.plan_id)
+    assert all(f"127.0.0.1:{port}" in r["driver_error"] for r in rows)
+    store.close()
+
+
+def test_until_counts_the_steps(sqlite_url, files):
+    store = open_store(sqlite_url)
+    D.import_files(store, files)
+    res = run_on_store(store, D.BUILDING, None, DryRunDriver(),
+                       RunOptions(until=REPLAY + pd.Timedelta(hours=1), at=REPLAY,
+                                  interval_s=1800))
+    assert [s.record.time_utc for s in res.steps] == [REPLAY, REPLAY + pd.Timedelta(minutes=30)]
+    with pytest.raises(ControlRunError, match="not both"):
+        run_on_store(store, D.BUILDING, None, DryRunDriver(),
+                     RunOptions(steps=2, until=REPLAY + pd.Timedelta(hours=1), at=REPLAY))
+    store.close()
