@@ -8,6 +8,9 @@ benchmarks/peers/setup_bench_env.sh when missing. Environment knobs:
   SOBRIETE_BENCH_DIAG=skip        leave the diagnostics benchmark out (issue 4; scikit-learn
                                   from the bench extra, in this venv)
   SOBRIETE_BENCH_DIAG_ARGS="..."  arguments for `python -m benchmarks.diagnose` (e.g. "--quick")
+  SOBRIETE_BENCH_CONTROL=skip     leave the heating-control benchmark out (issue 5; EnergyPlus
+                                  from pyenergyplus-lbnl, bench extra, in this venv)
+  SOBRIETE_BENCH_CONTROL_ARGS=".." arguments for `python -m benchmarks.control` (e.g. "--quick")
 """
 
 from __future__ import annotations
@@ -39,6 +42,10 @@ def main() -> None:
         from benchmarks import diagnose  # sets one BLAS thread for its workers
 
         diagnose.main(shlex.split(os.environ.get("SOBRIETE_BENCH_DIAG_ARGS", "")))
+    if os.environ.get("SOBRIETE_BENCH_CONTROL", "").lower() != "skip":
+        from benchmarks.control.bench import main as control
+
+        control(shlex.split(os.environ.get("SOBRIETE_BENCH_CONTROL_ARGS", "")))
     if os.environ.get("SOBRIETE_BENCH_MV", "").lower() != "skip":
         rc = mv(shlex.split(os.environ.get("SOBRIETE_BENCH_MV_ARGS", "")))
         if rc:

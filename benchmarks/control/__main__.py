@@ -1,0 +1,3 @@
+from benchmarks.control.bench import main
+
+main()
