@@ -319,5 +319,7 @@ def test_window_without_weather_is_a_typed_error(bedford, synthetic_fit):
 
 
 def test_settings_are_documented():
+    doc = (Path(__file__).parents[2] / "docs" / "flex.md").read_text(encoding="utf-8")
     for name, f in MeterFlexSettings.model_fields.items():
         assert f.description, name
+        assert f"`{name}`" in doc, f"{name} is not in docs/flex.md"
