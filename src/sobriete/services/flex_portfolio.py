@@ -22,7 +22,7 @@ Expected discomfort and rebound scale with the share of its capacity a building 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -144,8 +144,6 @@ class DispatchReport:
     replaced: bool  # an event of the same id was stored before (now replaced)
     dry_run: bool
     half_life_days: float | None
-    saved_at: datetime | None = None
-    notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         d = self.dispatch
