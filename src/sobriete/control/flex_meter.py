@@ -7,8 +7,9 @@ by an assumed thermal time constant:
 1. **Fit** (``fit_heating``). Occupied and unoccupied hours are fitted separately with the
    change-point search of ``analytics.mv.cp_search`` on hourly rows: ``kW_h = a_class +
    slope · max(0, bp − T_h)`` (+ a cooling term when BIC prefers it), one intercept per
-   class — the local hour of day (occupied), the local hour x workday or not (unoccupied) —
-   so the daily profile of the base load does not leak into the slope. ``slope`` [kW/K] is
+   class — the local hour of day (occupied), the local hour x the kind of day (unoccupied:
+   ``day_kinds``, its opening hours or closed) — so the daily profile of the base load does
+   not leak into the slope. ``slope`` [kW/K] is
    the electric heating power per kelvin below the balance point ``bp`` [°C]. A heating term
    counts only when BIC keeps it and its slope is at least ``min_slope_t`` standard errors
    above zero: otherwise the building shows *no heating signal* and sheds 0 kW. Then, at that
@@ -288,12 +289,25 @@ _FR_HEATING = {HeatingSystem.GAS_BOILER: "chaudière gaz", HeatingSystem.OIL_BOI
 _FR_GROUP = {"occupied": "heures occupées", "unoccupied": "heures inoccupées"}
 
 
+def day_kinds(local_date: np.ndarray, local_hour: np.ndarray, occupied: np.ndarray,
+              ) -> np.ndarray:
+    """The kind of each row's local day from its occupied hours: ``open08-18`` (first
+    occupied hour, last + 1) or ``closed``. Days of the same schedule share their unoccupied
+    hours' classes: a school's Wednesday afternoon at set-back is not its Tuesday evening
+    cooling down."""
+    df = pd.DataFrame({"d": np.asarray(local_date), "h": np.asarray(local_hour, dtype=int),
+                       "o": np.asarray(occupied, dtype=bool)})
+    g = df[df["o"]].groupby("d")["h"]
+    sig = {d: f"open{lo:02d}-{hi + 1:02d}" for d, lo, hi in zip(
+        g.min().index, g.min().to_numpy(), g.max().to_numpy(), strict=True)}
+    return df["d"].map(sig).fillna("closed").to_numpy(dtype=str)
+
+
 def _classes(frame: pd.DataFrame, occupied: bool) -> pd.Series:
     hour = frame["local_hour"].astype(int).astype(str).str.zfill(2)
     if occupied:
         return "h" + hour
-    workday = frame["day_type"].astype(str).eq("workday")
-    return np.where(workday, "workday_h", "closed_h") + hour
+    return frame["day_kind"].astype(str) + "_h" + hour
 
 
 def fit_heating(hourly: pd.DataFrame, settings: MeterFlexSettings | None = None, *,
@@ -311,6 +325,12 @@ def fit_heating(hourly: pd.DataFrame, settings: MeterFlexSettings | None = None,
     y = hourly[ENERGY].to_numpy(float)
     ok = hourly[ENERGY].notna() & hourly[TEMP].notna() & ~_zero_runs(
         np.nan_to_num(y, nan=1.0), s.zero_run_hours)
+    if "day_kind" not in hourly:
+        dates = (hourly["local_date"] if "local_date" in hourly else
+                 hourly.index.tz_convert("Europe/Paris").tz_localize(None).normalize())
+        hourly = hourly.assign(day_kind=day_kinds(np.asarray(dates),
+                                                  hourly["local_hour"].to_numpy(),
+                                                  hourly["occupied"].to_numpy(bool)))
     data = hourly[ok]
     n_days = int(pd.Index(data.index.floor("D")).nunique()) if len(data) else 0
     if n_days < s.min_fit_days:
@@ -390,7 +410,19 @@ def conditions_for(weather: pd.DataFrame, calendar: OccupancyCalendar,
     occ = occupancy(calendar, index)
     frame["occupied"] = occ.occupied
     frame["day_type"] = occ.day_type
-    frame["local_hour"] = index.tz_convert(calendar.timezone).hour
+    local = index.tz_convert(calendar.timezone)
+    frame["local_hour"] = local.hour
+    # the kind of each local day, from the occupation of all its hours
+    first = local.min().normalize()
+    last = local.max().normalize() + pd.Timedelta(days=1)
+    hours = pd.date_range(first.tz_convert("UTC"), last.tz_convert("UTC"), freq="h",
+                          inclusive="left")
+    loc_h = hours.tz_convert(calendar.timezone)
+    dates = loc_h.tz_localize(None).normalize()
+    kinds = pd.Series(day_kinds(np.asarray(dates), loc_h.hour.to_numpy(),
+                                occupancy(calendar, hours).occupied), index=dates)
+    kinds = kinds[~kinds.index.duplicated()]
+    frame["day_kind"] = kinds.reindex(local.tz_localize(None).normalize()).to_numpy()
     return frame
 
 
@@ -443,7 +475,7 @@ def meter_capacity(
             continue
         own = term.group == ("occupied" if flag else "unoccupied")
         labels = (np.asarray(_classes(inside[m], flag), dtype=str)
-                  if own and (flag or "day_type" in inside) else None)
+                  if own and (flag or "day_kind" in inside) else None)
         heat[m] = term.heating_kw(t[m], labels)
         base[m] = [term.intercepts.get(lab, _base_kw(term, h, term.group == "occupied"))
                    for lab, h in zip(labels if labels is not None else [""] * int(m.sum()),
@@ -519,8 +551,8 @@ def meter_capacity(
 
 def _base_kw(term: HeatingTerm, local_hour: int, occupied: bool) -> float:
     hh = f"{local_hour:02d}"
-    keys = ([f"h{hh}"] if occupied else [f"workday_h{hh}", f"closed_h{hh}"])
-    vals = [term.intercepts[k] for k in keys if k in term.intercepts]
+    vals = [v for k, v in term.intercepts.items()
+            if (k == f"h{hh}" if occupied else k.endswith(f"_h{hh}"))]
     if not vals:
         vals = list(term.intercepts.values()) or [0.0]
     return float(np.mean(vals))
