@@ -13,9 +13,11 @@ import pandas as pd
 import pytest
 from alembic import command
 from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import IntegrityError
 
 from sobriete.analytics.calendar import occupancy
 from sobriete.domain.portfolio import ActivityCategory, default_calendar
+from sobriete.services import flex_portfolio
 from sobriete.services.flex_portfolio import (
     DispatchError,
     Scope,
@@ -242,3 +244,33 @@ def test_migration_0006_upgrades_and_downgrades(any_store_url):
         tables = set(inspect(conn).get_table_names())
     assert {"flex_event", "flex_allocation"} <= tables
     store.close()
+
+
+def test_two_meters_of_a_building_are_summed(estate_sqlite, estate_files, tmp_path):
+    """A second electricity meter on ECOLE-A (a flat 6 kW: lights of an annex) adds to the
+    base load, not to the heating: same slope, same shed, both meters in the provenance."""
+    before = portfolio_capacity(estate_sqlite, START, END, scope=Scope(building="ECOLE-A"))
+    lines = (estate_files / "registry.csv").read_text(encoding="utf-8").splitlines()
+    extra = next(x for x in lines if ";ECOLE-A;" in x).replace("ECOLE-A-elec", "ECOLE-A-annexe")
+    (tmp_path / "registry.csv").write_text("\n".join([lines[0], extra]) + "\n",
+                                           encoding="utf-8")
+    import_file(estate_sqlite, tmp_path / "registry.csv", "registry")
+    idx = pd.date_range("2018-07-01", "2019-02-01", freq="10min", tz="UTC", inclusive="left")
+    pd.DataFrame({"timestamp_utc": idx.strftime("%Y-%m-%d %H:%M:%S"),
+                  "ECOLE-A-annexe": 1.0}).to_csv(tmp_path / "annexe.csv", index=False)
+    import_file(estate_sqlite, tmp_path / "annexe.csv", "meter-csv", **WIDE)
+    after = portfolio_capacity(estate_sqlite, START, END, scope=Scope(building="ECOLE-A"))
+    (b,), (a,) = before.capacities, after.capacities
+    assert a.provenance["meters"] == ["ECOLE-A-annexe", "ECOLE-A-elec"]
+    assert a.shed_kw == pytest.approx(b.shed_kw, rel=1e-6)
+    assert a.baseline_kw == pytest.approx(b.baseline_kw + 6.0, rel=1e-3)
+
+
+def test_a_concurrent_write_of_the_same_new_id_is_a_typed_error(estate_sqlite, monkeypatch):
+    def raced(conn, event, allocations):
+        raise IntegrityError("INSERT INTO flex_event", {}, Exception("UNIQUE constraint"))
+
+    monkeypatch.setattr(flex_portfolio, "save_event", raced)
+    with pytest.raises(DispatchError, match="written by another dispatch at the same time"):
+        dispatch_event(estate_sqlite, "E-RACE", START, END, 5.0)
+    assert load_event(estate_sqlite.engine.connect(), "E-RACE") is None

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 from sobriete.analytics.mv.data import hourly_input
 from sobriete.control.flex import (
@@ -311,41 +312,54 @@ def dispatch_event(
                             f"{request_kw}")
     cap = portfolio_capacity(store, start, end, scope=scope, settings=settings,
                              fit_days=fit_days, forecast_temp_c=forecast_temp_c)
-    a, b = cap.window_start_utc, cap.window_end_utc
-    hours = (b - a).total_seconds() / 3600
-    by_code = {c.building_code: c for c in cap.capacities}
     with measured("flex_dispatch", store, event_id=event_id, request_kw=request_kw,
                   dry_run=dry_run) as fp:
-        with store.engine.begin() as conn:  # one transaction: history read, event written
-            history = shed_history(conn, a, exclude_event=event_id)
-            d = dispatch(request_kw, (a, b), {k: c.shed_kw for k, c in by_code.items()},
-                         history, half_life_days=half_life_days)
-            allocs = []
-            for code in sorted(d.capacity_kw):
-                c = by_code[code]
-                kw = d.allocation_kw[code]
-                share = kw / c.shed_kw if c.shed_kw > 0 else 0.0
-                allocs.append(Allocation(
-                    code, c.commune_code, c.shed_kw, kw, share, kw * hours,
-                    share * c.violation_kh,
-                    share * float(c.provenance.get("max_drop_k", 0.0)),
-                    share * c.rebound_kwh, c.method, c.confidence,
-                    d.burden_before_h[code], d.burden_after_h[code]))
-            replaced = load_event(conn, event_id) is not None
-            if not dry_run:
-                doc = {"explanation_fr": d.explanation_fr, "explanation_en": d.explanation_en,
-                       "half_life_days": half_life_days, "fit_days": fit_days,
-                       "capacities": {k: c.to_json() for k, c in by_code.items()},
-                       "settings": cap.settings.model_dump(mode="json")}
-                save_event(conn, {
-                    "event_id": event_id, "start_utc": a, "end_utc": b,
-                    "request_kw": float(request_kw), "served_kw": d.served_kw,
-                    "unmet_kw": d.unmet_kw, "jain_before": d.jain_before,
-                    "jain_after": d.jain_after, "scope": cap.scope.to_json(), "doc": doc},
-                    [AllocationRow(x.building_code, x.capacity_kw, x.allocated_kw,
-                                   x.shed_kwh, x.discomfort_kh, x.rebound_kwh, x.method,
-                                   x.confidence) for x in allocs])
+        try:
+            d, allocs, history, replaced = _dispatch_in_transaction(
+                store, event_id, cap, request_kw, half_life_days, dry_run, fit_days)
+        except IntegrityError as exc:  # the same new id written meanwhile by another run
+            raise DispatchError(f"event {event_id!r} was written by another dispatch at the "
+                                "same time: run it again (it will replace that one)") from exc
         fp.details.update(served_kw=d.served_kw, unmet_kw=d.unmet_kw,
                           jain_after=d.jain_after, n_buildings=len(allocs))
     return DispatchReport(event_id, cap, d, allocs, len(history), replaced, dry_run,
                           half_life_days)
+
+
+def _dispatch_in_transaction(store: Store, event_id: str, cap: CapacityReport,
+                             request_kw: float, half_life_days: float | None, dry_run: bool,
+                             fit_days: int,
+                             ) -> tuple[Dispatch, list[Allocation], list, bool]:
+    """History read, request split and event written in one transaction."""
+    a, b = cap.window_start_utc, cap.window_end_utc
+    hours = (b - a).total_seconds() / 3600
+    by_code = {c.building_code: c for c in cap.capacities}
+    with store.engine.begin() as conn:
+        history = shed_history(conn, a, exclude_event=event_id)
+        d = dispatch(request_kw, (a, b), {k: c.shed_kw for k, c in by_code.items()},
+                     history, half_life_days=half_life_days)
+        allocs = []
+        for code in sorted(d.capacity_kw):
+            c = by_code[code]
+            kw = d.allocation_kw[code]
+            share = kw / c.shed_kw if c.shed_kw > 0 else 0.0
+            allocs.append(Allocation(
+                code, c.commune_code, c.shed_kw, kw, share, kw * hours,
+                share * c.violation_kh, share * float(c.provenance.get("max_drop_k", 0.0)),
+                share * c.rebound_kwh, c.method, c.confidence,
+                d.burden_before_h[code], d.burden_after_h[code]))
+        replaced = load_event(conn, event_id) is not None
+        if not dry_run:
+            doc = {"explanation_fr": d.explanation_fr, "explanation_en": d.explanation_en,
+                   "half_life_days": half_life_days, "fit_days": fit_days,
+                   "capacities": {k: c.to_json() for k, c in by_code.items()},
+                   "settings": cap.settings.model_dump(mode="json")}
+            save_event(conn, {
+                "event_id": event_id, "start_utc": a, "end_utc": b,
+                "request_kw": float(request_kw), "served_kw": d.served_kw,
+                "unmet_kw": d.unmet_kw, "jain_before": d.jain_before,
+                "jain_after": d.jain_after, "scope": cap.scope.to_json(), "doc": doc},
+                [AllocationRow(x.building_code, x.capacity_kw, x.allocated_kw, x.shed_kwh,
+                               x.discomfort_kh, x.rebound_kwh, x.method, x.confidence)
+                 for x in allocs])
+    return d, allocs, history, replaced
