@@ -311,6 +311,36 @@ def test_real_gas_heated_meters(bedford, cambridge_fits):
         assert meter_capacity(fit, conditions_for(bedford, cal, july), july).shed_kw == 0
 
 
+def test_french_national_load_thermosensitivity(shared_data: Path):
+    """The whole French consumption (RTE eco2mix, 30-min, Licence Ouverte) against Paris-Orly
+    temperatures (Météo-France SYNOP, 3-hourly), July 2017 - June 2018: RTE estimates its
+    winter sensitivity at about 2 400 MW per degree (Bilan électrique 2020), with a smoothed
+    national reference temperature; one station's hourly temperature dilutes the slope, so
+    the fit must land between 1 500 and 2 600 MW/K, highest in the evening peak."""
+    fr = shared_data / "france"
+    e = pd.read_csv(fr / "rte_eco2mix_national_consumption_30min_2015_2019.csv.gz",
+                    parse_dates=["timestamp_local_paris"])
+    idx = pd.DatetimeIndex(e["timestamp_local_paris"]).tz_localize(
+        "Europe/Paris", ambiguous="NaT", nonexistent="NaT")  # the DST hours are ambiguous
+    mw = pd.Series(e["consumption_MW"].to_numpy(), index=idx)[~idx.isna()]
+    mw.index = mw.index.tz_convert("UTC")
+    mw = mw[(mw.index >= "2017-07-01") & (mw.index < "2018-07-01")]
+    mw = mw[~mw.index.duplicated()]
+    w = pd.read_csv(fr / "meteofrance_synop_paris_orly_3h_2015_2019.csv.gz",
+                    parse_dates=["timestamp_utc"])
+    weather = pd.DataFrame({"temp_air_c": w["t_C"].to_numpy()},
+                           index=pd.DatetimeIndex(w["timestamp_utc"]).tz_localize("UTC"))
+    office = default_calendar(ActivityCategory.OFFICE)
+    fit = fit_heating(hourly_input(readings(mw, 1800), weather, office)[0], building_code="FR")
+    assert not fit.warnings
+    for term in (fit.occupied, fit.unoccupied):
+        assert 1500 < term.slope_kw_per_k < 2600, term  # MW/K here
+        assert 14 <= term.balance_c <= 18
+        assert term.partial_r2 > 0.7
+    evening = fit.occupied.class_slopes["h18"]
+    assert evening > fit.occupied.slope_kw_per_k and evening < 2600
+
+
 def test_window_without_weather_is_a_typed_error(bedford, synthetic_fit):
     late = (pd.Timestamp("2031-01-07 09:00", tz=TZ), pd.Timestamp("2031-01-07 11:00", tz=TZ))
     with pytest.raises(MeterFlexError, match="building 'SYN': no outdoor temperature"):
