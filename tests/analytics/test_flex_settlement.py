@@ -127,15 +127,14 @@ def test_x_of_y_interval_coverage_is_near_nominal_on_placebo_windows(cambridge):
 
 
 def test_mv_interval_coverage_on_placebo_windows(cambridge):
-    """60 no-event windows (3 meters, 10 workdays of winter 2018, morning and evening):
-    measured 95 % for a nominal 90 % (the hold-out model predicts 1-21 days ahead, a little
-    wider than the event's next-day prediction). The band is wide because 60 windows are
-    few (one binomial standard deviation is 4 points); the formula gave 86 % here and
-    82-85 % on the other samples of docs/control.md."""
-    windows = placebo_windows(pd.bdate_range("2018-01-15", "2018-03-23")[::5])
+    """42 no-event windows (3 meters, 7 workdays of winter 2018, morning and evening):
+    measured 88 % for a nominal 90 % (formula: 86 %). Three M&V fits per settlement make this
+    the slow test, hence few windows and a wide band (one binomial standard deviation is 5
+    points); the larger samples of docs/control.md give 89-91 % against 84 % for the formula."""
+    windows = placebo_windows(pd.bdate_range("2018-01-15", "2018-03-23")[::8])
     placebo, n = coverage(cambridge, "mv", windows)
-    assert n == 59  # one window without data (b8, 5 March)
-    assert 0.80 <= placebo <= 0.99, placebo
+    assert n == 42
+    assert 0.78 <= placebo <= 0.99, placebo
 
 
 def test_placebo_evidence_and_fallback_to_the_formula(cambridge):

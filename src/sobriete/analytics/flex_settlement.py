@@ -27,9 +27,10 @@ Uncertainty (``interval="placebo"``, the default): the error of the reference is
 on no-event days. The same method is run on up to ``PLACEBO_DAYS`` (20) comparable days
 before the event (same day type, not excluded, complete data over the same clock window):
 for X of Y each placebo day gets its own X-of-Y reference (its own y previous days, the same
-adjustment), for the M&V baseline one model fitted on the ``baseline_weeks`` before the last
-``MV_HOLDOUT_WEEKS`` (3) (fewer if the data do not reach back that far) predicts the
-comparable days of those weeks (out of sample, 1 to 21 days ahead). Their
+adjustment), for the M&V baseline the comparable days of each of the last
+``MV_HOLDOUT_WEEKS`` (3) weeks are predicted by a model fitted on the ``baseline_weeks``
+before that week (fewer if the data do not reach back that far): out of sample, 1 to 7 days
+ahead, three fits. Their
 errors e (reference − actual, mean kW over the window) give the 90 % half-width
 ``t(0.95, k) · sqrt(mean(e²))`` for k placebo days (a prediction interval for one more day's
 error; the root mean square keeps any bias in the width). Why: the formulas below came out
@@ -635,31 +636,39 @@ def _placebo_mv(s: pd.Series, step: pd.Timedelta, start: pd.Timestamp, end: pd.T
                 closures: list[tuple[date, date]] | None, weeks: int, types: pd.Series,
                 event_type: Any, k_max: int) -> dict[str, float]:
     """Out-of-sample error of the M&V reference on the comparable no-event days of the last
-    ``MV_HOLDOUT_WEEKS`` weeks, from one model fitted on the weeks before them."""
+    ``MV_HOLDOUT_WEEKS`` weeks: each week's days predicted by a model fitted on the weeks
+    before that week (so 1 to 7 days ahead, as close to the event's next-day prediction as one
+    fit per week allows)."""
     tz = cal.timezone
     event_day = start.tz_convert(tz).date()
     hold_from = event_day - timedelta(weeks=MV_HOLDOUT_WEEKS)
     cands = _placebo_candidates(s, start, end, tz, types, event_type, excluded,
                                 hold_from)[:k_max]
-    # The same fit length as the event's model when the data reach back that far, else what
-    # the data hold (e.g. 7 weeks when 10 weeks are given): a shorter fit errs on the wide side.
+    if len(cands) < PLACEBO_MIN:
+        return {}
     first_day = s.index[0].tz_convert(tz).date()
-    fit_weeks = min(weeks, (hold_from - first_day).days // 7)
-    if len(cands) < PLACEBO_MIN or fit_weeks < 3:
-        return {}
-    # The fit ends where the hold-out begins: every hold-out day is blanked for it.
-    blank = excluded | {hold_from + timedelta(days=i) for i in range(7 * MV_HOLDOUT_WEEKS + 1)}
-    last = cands[0]
-    try:
-        ref, *_ = _mv(s, step, last[1], last[2], cal, weather, blank, closures,
-                      fit_weeks, 0.9, predict=[(a, b) for _, a, b in cands],
-                      fit_before=hold_from)
-    except ValueError:
-        return {}
     errors: dict[str, float] = {}
-    for d, a, b in cands:
-        actual = _slice(s, a, b)
-        err = float((ref.reindex(actual.index) - actual).mean())
-        if math.isfinite(err):
-            errors[d.isoformat()] = err
+    for f in range(MV_HOLDOUT_WEEKS):
+        fold_end = event_day - timedelta(weeks=f)
+        fold_from = fold_end - timedelta(weeks=1)
+        fold = [c for c in cands if fold_from <= c[0] < fold_end]
+        # The same fit length as the event's model when the data reach back that far, else
+        # what the data hold (e.g. 7-9 weeks when 10 weeks are given): errs on the wide side.
+        fit_weeks = min(weeks, (fold_from - first_day).days // 7)
+        if not fold or fit_weeks < 3:
+            continue
+        # The fit ends where the fold begins: the fold's days and later ones are blanked.
+        blank = excluded | {fold_from + timedelta(days=i)
+                            for i in range((event_day - fold_from).days + 1)}
+        try:
+            ref, *_ = _mv(s, step, fold[0][1], fold[0][2], cal, weather, blank, closures,
+                          fit_weeks, 0.9, predict=[(a, b) for _, a, b in fold],
+                          fit_before=fold_from)
+        except ValueError:
+            continue
+        for d, a, b in fold:
+            actual = _slice(s, a, b)
+            err = float((ref.reindex(actual.index) - actual).mean())
+            if math.isfinite(err):
+                errors[d.isoformat()] = err
     return errors
