@@ -35,9 +35,9 @@ errors e (reference − actual, mean kW over the window) give the 90 % half-widt
 ``t(0.95, k) · sqrt(mean(e²))`` for k placebo days (a prediction interval for one more day's
 error; the root mean square keeps any bias in the width). Why: the formulas below came out
 too narrow on real meters (82-85 % for a nominal 90 %): X of Y takes the spread of the x
-*highest* days (selection shrinks it) and ignores the adjustment's own error; Guideline 14 is
-built for the sum of many reporting hours with one RMSE for every hour of the week, while an
-event is 2-5 consecutive, correlated hours at the most variable time of day.
+*highest* days, which the selection truncates (with x = y the same formula covered 90 %);
+Guideline 14 is built for sums over long reporting periods with one in-sample RMSE for
+every hour of the week, not for 2-5 consecutive hours at the busiest time of day.
 Under ``PLACEBO_MIN`` (5) usable placebo days the formula is used, with the warning
 ``interval_from_formula``.
 
