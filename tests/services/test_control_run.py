@@ -27,9 +27,10 @@ def test_on_a_red_day_the_controller_costs_less_with_no_more_discomfort(red_day)
     assert s.kwh_shed is None and c.kwh_shed is None  # no window asked
     assert red_day.plans_solved == 96 and red_day.fallbacks == 0
     assert 0 < c.peak_kw <= 40.0 + 1e-6
-    # The worked example of tests/control/test_loop.py, same numbers.
-    assert s.cost_eur == pytest.approx(85.54, abs=0.01)
-    assert c.cost_eur == pytest.approx(69.20, abs=0.01)
+    # The worked example of tests/control/test_loop.py plus 3 kW of occupants' gains, which
+    # the model learns from the calendar (regression values, seen once and checked by hand).
+    assert s.cost_eur == pytest.approx(63.04, abs=0.01)
+    assert c.cost_eur == pytest.approx(47.22, abs=0.01)
     assert 2 <= len(red_day.key_steps) <= 3
     first = red_day.key_steps[0]
     assert "Préchauffage" in first.explanation_fr and "Pre-heating" in first.explanation_en

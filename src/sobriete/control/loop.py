@@ -45,6 +45,17 @@ def on_grid(frame: pd.DataFrame, index: pd.DatetimeIndex) -> pd.DataFrame:
     return frame.reindex(union).interpolate(method="time", limit_direction="both").reindex(index)
 
 
+def with_internal_gains(forecast: pd.DataFrame, model: LinearThermalModel,
+                       envelope: pd.DataFrame) -> pd.DataFrame:
+    """``forecast`` with the model's unmetered internal gains on the envelope's occupancy
+    (column ``internal_gain_w``), unless the caller forecast them already. Models that carry
+    no gains (``internal_gains_w`` absent) leave the forecast as it is."""
+    gains = getattr(model, "internal_gains_w", None)
+    if gains is None or "internal_gain_w" in forecast.columns:
+        return forecast
+    return forecast.assign(internal_gain_w=gains(envelope["occupied"].to_numpy(float)))
+
+
 def decide(building: Building, zone_code: str, model: LinearThermalModel, obs: Observation,
            forecast: pd.DataFrame, prices: pd.DataFrame, settings: PlanSettings, *,
            comfort: ComfortSettings | None = None,
@@ -64,6 +75,7 @@ def decide(building: Building, zone_code: str, model: LinearThermalModel, obs: O
     if envelope is None:
         envelope = comfort_envelope(building, forecast.index, settings=comfort,
                                     closures=closures)
+    forecast = with_internal_gains(forecast, model, envelope)
     x0 = model.initial_state(zone.temp_zone_c, obs.temp_out_c)
     p = plan(model, x0, forecast, envelope, prices, settings)
     power = float(max(p.steps["power_w"].iloc[0], 0.0))

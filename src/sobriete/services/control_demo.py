@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sobriete.control.simulator import RCSimulator, SimZone, run_schedule, synthetic_weather
-from sobriete.services.control_run import MAX_W, TRUE_MODEL, school_schedule
+from sobriete.services.control_run import INTERNAL_GAIN_W, MAX_W, TRUE_MODEL, school_schedule
 from sobriete.services.imports import import_file
 from sobriete.services.store import Store
 
@@ -46,7 +46,8 @@ def write_files(folder: Path, start_utc: pd.Timestamp, days: int, *,
     folder.mkdir(parents=True, exist_ok=True)
     wdays = max(weather_days or days, days)
     weather = synthetic_weather(start_utc, wdays + 1, seed=seed)
-    sim = RCSimulator(BUILDING, [SimZone(ZONE, TRUE_MODEL, MAX_W, initial_temp_c=17.0)],
+    sim = RCSimulator(BUILDING, [SimZone(ZONE, TRUE_MODEL, MAX_W, INTERNAL_GAIN_W,
+                                         initial_temp_c=17.0)],
                       weather, start_utc=start_utc.to_pydatetime(), noise_std_c=0.05, seed=1)
     hist = run_schedule(sim, days * 96, school_schedule)
     t = hist.index.strftime("%Y-%m-%dT%H:%M:%SZ")

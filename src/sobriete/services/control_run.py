@@ -65,6 +65,8 @@ STEP_H = 0.25
 TRUE_MODEL = R2C2(r_air_env_k_per_w=6e-4, r_env_out_k_per_w=1.4e-3, c_air_j_per_k=8e6,
                   c_env_j_per_k=1.2e8, a_sol_m2=8.0)
 MAX_W = 40_000.0
+# Unmetered gains of pupils, lights and computers while occupied (a few classes' worth).
+INTERNAL_GAIN_W = 3_000.0
 # The simulator's occupants: weekdays 08:00-18:00 Paris; the calendar says the same.
 CALENDAR = OccupancyCalendar(weekly={d: (OpeningHours(start=time(8), end=time(18)),)
                                      for d in range(1, 6)}, closed_on_public_holidays=False)
@@ -93,7 +95,8 @@ def school_weather(days_learning: int = 7, seed: int = 3, day: date = DAY) -> pd
 def school_simulator(weather: pd.DataFrame, start_utc: pd.Timestamp, *,
                      noise_seed: int = NOISE_SEED) -> RCSimulator:
     """The school at 17 °C at ``start_utc``, 0.05 K of sensor noise."""
-    return RCSimulator(BUILDING.code, [SimZone(ZONE, TRUE_MODEL, MAX_W, initial_temp_c=17.0)],
+    return RCSimulator(BUILDING.code, [SimZone(ZONE, TRUE_MODEL, MAX_W, INTERNAL_GAIN_W,
+                                                initial_temp_c=17.0)],
                        weather, start_utc=pd.Timestamp(start_utc).to_pydatetime(),
                        noise_std_c=0.05, seed=noise_seed)
 
@@ -124,7 +127,7 @@ def learn_model(weather: pd.DataFrame, days_learning: int = 7, day: date = DAY):
     """The school's model identified (R2C2) from ``days_learning`` days under its schedule."""
     sim = school_simulator(weather, day_start_utc(day) - pd.Timedelta(days=days_learning))
     run_schedule(sim, days_learning * 96, school_schedule)
-    return identify(sim.history(ZONE), model="R2C2").model
+    return identify(sim.history(ZONE, occupied=True), model="R2C2").model
 
 
 @dataclass(frozen=True)

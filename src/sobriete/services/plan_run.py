@@ -41,6 +41,7 @@ from sobriete.control.interface import (
     ZoneDecision,
     ZoneObservation,
 )
+from sobriete.control.loop import with_internal_gains
 from sobriete.control.optimiser import Plan, PlanSettings, plan
 from sobriete.control.safety import fallback_decision, schedule_setpoint_c
 from sobriete.control.simulator import RCSimulator, SimZone, run_schedule
@@ -517,10 +518,15 @@ def schedule_run(ctx: Context, forecast: pd.DataFrame, temp0_c: float,
     """The schedule (19 / 16 / 8 °C from the calendar, what the building does without the
     controller) simulated on the identified model: temp_c at each step start, power_w."""
     weather = pd.concat([forecast, forecast.iloc[[-1]].set_axis([index[-1] + STEP])])
-    sim = RCSimulator(ctx.building.code, [SimZone(ctx.sources.zone_code, ctx.identification.model,
+    model = ctx.identification.model
+    occupied = set(index[comfort_envelope(ctx.building, index)["occupied"].to_numpy(bool)])
+    # The same unmetered gains as the plan's, so the comparison is like for like.
+    sim = RCSimulator(ctx.building.code, [SimZone(ctx.sources.zone_code, model,
                                                   ctx.settings.max_power_w,
-                                                  initial_temp_c=temp0_c)],
-                      weather, start_utc=index[0].to_pydatetime())
+                                                  initial_temp_c=temp0_c,
+                                                  internal_gain_w=model.q_int_w)],
+                      weather, start_utc=index[0].to_pydatetime(),
+                      occupancy=lambda t: pd.Timestamp(t) in occupied)
     setpoints = {t: schedule_setpoint_c(ctx.building, t.to_pydatetime())[0] for t in index}
     hist = run_schedule(sim, len(index), lambda t, _z: setpoints[pd.Timestamp(t)])
     z = ctx.sources.zone_code
@@ -546,6 +552,9 @@ def prepare(store: Store, building_code: str, zone_code: str | None, at: pd.Time
             at = last.floor(STEP)
         at = pd.Timestamp(at).tz_convert("UTC").floor(STEP)
         history = load_history(conn, src, at, options.days)
+    # The calendar's occupancy lets identification separate people and lighting from the
+    # heating (unmetered gains otherwise bias R and C); the planner then forecasts them.
+    history["occupied"] = comfort_envelope(building, history.index)["occupied"].astype(float)
     try:
         ident = identify(history, model="R2C2")
     except ValueError as exc:
@@ -672,6 +681,7 @@ def plan_zone(ctx: Context, conn: Connection, at: pd.Timestamp, temp0: tuple[pd.
     forecast, fsource, notes = weather_forecast(conn, ctx.sources, ctx.history, index)
     prices, pprov, pnotes = price_frame(conn, index, ctx.options, ctx.settings.max_power_w)
     envelope = comfort_envelope(ctx.building, index)
+    forecast = with_internal_gains(forecast, ctx.identification.model, envelope)
     x0 = ctx.identification.model.initial_state(temp0[1], float(forecast["temp_out_c"].iloc[0]))
     p = plan(ctx.identification.model, x0, forecast, envelope, prices, ctx.settings)
     sched = schedule_run(ctx, forecast, temp0[1], index)
