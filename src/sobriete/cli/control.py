@@ -160,6 +160,7 @@ def print_outcome(o: SimulationOutcome, lang: str) -> None:
 def simulate(ctx, red_day, shed, shed_cap_kw, seed, days_learning, plot, as_json) -> None:
     """Simule une journée de l'école : programme du bâtiment contre régulateur."""
     lang = _lang(ctx)
+    solver_banner_to_stderr()
     with err_console.status("Simulation…" if lang == "fr" else "Simulating…"):
         outcome = simulate_day(red_day=red_day, seed=seed, days_learning=days_learning,
                                shed_window=shed, shed_cap_w=shed_cap_kw * 1000)
