@@ -150,7 +150,8 @@ def _plot(spec: BuildingSpec, runs: dict[str, RunResult], envelope: pd.DataFrame
              lw=0.6, ls="--", label="band floor")
     for ax in (ax1, ax2):
         for e in events:
-            ax.axvspan(e.start_local, e.end_local, color="red", alpha=0.15)
+            if sl.start <= e.start_utc < sl.stop:
+                ax.axvspan(e.start_local, e.end_local, color="red", alpha=0.15)
     ax1.set_ylabel(f"{zone} °C (Paris time)")
     ax2.set_ylabel("building heating kW")
     ax1.legend(fontsize=8)
@@ -329,8 +330,33 @@ def main(argv: list[str] | None = None) -> dict:
     out["wall_s"] = round(time.perf_counter() - started, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
+    print(markdown(out))
     print(f"wrote {args.out} in {out['wall_s']} s")
     return out
+
+
+def markdown(out: dict) -> str:
+    """The tables of docs/benchmarks.md, from the results."""
+    lines = ["| building | policy | kWh | EUR | kgCO2e | peak kW | event kWh | discomfort K·h "
+             "(all zones) | outside events | worst zone | worst zone × event K·h | "
+             "plan s median / max |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for code, b in out["buildings"].items():
+        for name, r in b["results"].items():
+            ps = r.get("plan_solve")
+            solve = f"{ps['median_s']:.3f} / {ps['max_s']:.3f}" if ps else "—"
+            lines.append(
+                f"| {code} | {name} | {r['energy_kwh']:,.0f} | {r['cost_eur']:,.0f} | "
+                f"{r['co2_kg']:,.0f} | {r['peak_kw']:.0f} | {r['event_kwh']:,.0f} | "
+                f"{r['discomfort_kh_total']:.1f} | {r['discomfort_kh_outside_events']:.1f} | "
+                f"{r['discomfort_kh_worst_zone']:.1f} | "
+                f"{r['event_discomfort_kh_worst_zone_event']:.1f} | {solve} |")
+    lines += ["", "| building | " + " | ".join(next(iter(out["buildings"].values()))[
+        "comparison"]) + " |", "| --- |" + " ---: |" * len(next(iter(out["buildings"].values()))[
+            "comparison"])]
+    for code, b in out["buildings"].items():
+        lines.append(f"| {code} | " + " | ".join(str(v) for v in b["comparison"].values()) + " |")
+    return "\n".join(lines)
 
 
 def _ep_version() -> str:
