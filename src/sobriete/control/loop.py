@@ -16,6 +16,7 @@ import pandas as pd
 
 from sobriete.control.audit import AuditLog, AuditRecord
 from sobriete.control.comfort import ComfortSettings, comfort_envelope
+from sobriete.control.estimator import StateEstimator
 from sobriete.control.interface import (
     STEP_S,
     Decision,
@@ -61,13 +62,16 @@ def decide(building: Building, zone_code: str, model: LinearThermalModel, obs: O
            comfort: ComfortSettings | None = None,
            closures: list[tuple[date, date]] | None = None,
            envelope: pd.DataFrame | None = None,
-           time_utc: datetime | None = None) -> tuple[Decision, Plan]:
+           time_utc: datetime | None = None,
+           estimator: StateEstimator | None = None) -> tuple[Decision, Plan]:
     """Plan ``zone_code`` from the observation over ``forecast``'s index (which starts at
     the step's time: ``time_utc``, by default ``obs.time_utc``) and propose the first step's
     heating power, with the plan's reasons. ``envelope``: the comfort envelope on that index
     when the caller has it already (otherwise computed here from ``comfort`` and
     ``closures``). A real building's observation may be older than the step it serves: the
-    decision is dated ``time_utc``, so the safety envelope sees the observation's age."""
+    decision is dated ``time_utc``, so the safety envelope sees the observation's age.
+    ``estimator``: carries the hidden nodes from the previous steps (a loop's); without it they
+    start at steady state (a one-off plan)."""
     zone = next((z for z in obs.zones if z.zone_code == zone_code), None)
     if zone is None or zone.temp_zone_c is None:
         raise NoZoneTemperature(f"no temperature observed for zone {zone_code!r}: cannot plan "
@@ -76,7 +80,14 @@ def decide(building: Building, zone_code: str, model: LinearThermalModel, obs: O
         envelope = comfort_envelope(building, forecast.index, settings=comfort,
                                     closures=closures)
     forecast = with_internal_gains(forecast, model, envelope)
-    x0 = model.initial_state(zone.temp_zone_c, obs.temp_out_c)
+    if estimator is None:
+        x0 = model.initial_state(zone.temp_zone_c, obs.temp_out_c)
+    else:
+        first = forecast.iloc[0]
+        x0 = estimator.estimate(time_utc or obs.time_utc, zone.temp_zone_c, obs.temp_out_c,
+                                zone.heating_power_w,
+                                (first["temp_out_c"], first["solar_w_m2"],
+                                 first.get("internal_gain_w", 0.0)))
     p = plan(model, x0, forecast, envelope, prices, settings)
     power = float(max(p.steps["power_w"].iloc[0], 0.0))
     reason_fr = " ".join(t for t in (p.explanation_fr, p.infeasible_reason_fr) if t)
@@ -112,6 +123,7 @@ def run_closed_loop(sim, building: Building, zone_code: str, model: LinearTherma
     ``on_step(record)`` is called after each step is applied (to store or print it)."""
     safety = safety or SafetyEnvelope(building)
     state, audit = SafetyState(), AuditLog()
+    estimator = StateEstimator(model)
     decisions, solved, solve_s, fallbacks = [], 0, 0.0, 0
     # The envelope of every horizon at once: the calendar is read once, not at every step.
     def now(obs: Observation) -> datetime:
@@ -124,11 +136,11 @@ def run_closed_loop(sim, building: Building, zone_code: str, model: LinearTherma
         t = now(obs)
         index = horizon(t, horizon_steps)
         envelope = envelopes.loc[index] if index.isin(span).all() else None
-        proposed = None
+        proposed, p = None, None
         try:
             proposed, p = decide(building, zone_code, model, obs, on_grid(forecast, index),
                                  prices.reindex(index), settings, comfort=comfort,
-                                 envelope=envelope, time_utc=t)
+                                 envelope=envelope, time_utc=t, estimator=estimator)
             solved, solve_s = solved + 1, solve_s + p.solve_time_s
         except NoZoneTemperature:
             pass  # the envelope below falls back to the schedule; any other error is a bug
@@ -138,6 +150,8 @@ def run_closed_loop(sim, building: Building, zone_code: str, model: LinearTherma
         if not dispatchable(applied, mode, approved=False):
             applied = fallback_decision(building, t, zone_codes=(zone_code,))
         fallbacks += int(applied.fallback)
+        if p is not None:
+            estimator.record(_applied_power(applied, zone_code))
         record = AuditRecord.from_step(mode, proposed, applied, outcome.interventions, obs)
         audit.append(record)
         decisions.append(applied)
@@ -145,6 +159,13 @@ def run_closed_loop(sim, building: Building, zone_code: str, model: LinearTherma
         if on_step is not None:
             on_step(record)
     return LoopResult(decisions, audit, solved, solve_s, fallbacks)
+
+
+def _applied_power(decision: Decision, zone_code: str) -> float | None:
+    """The power a dispatched decision imposes on the zone; None for a setpoint (the
+    building's regulation decides the power: the next observation's meter will tell)."""
+    zone = next((z for z in decision.zones if z.zone_code == zone_code), None)
+    return None if zone is None else zone.heating_power_w
 
 
 def tempo_prices(index: pd.DatetimeIndex, red_days: set[date], *, red_eur_per_kwh: float,

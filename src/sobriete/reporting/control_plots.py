@@ -48,44 +48,55 @@ def _spans(local: pd.DatetimeIndex, flags: np.ndarray) -> list[tuple[pd.Timestam
     return [(local[a], local[b - 1] + step) for a, b in runs(np.asarray(flags, bool))]
 
 
+def _time_axes(steps: pd.DataFrame) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    """Local step starts, and the edges for "post" steps (each value holds over its 15 min)."""
+    local = to_local(steps.index)
+    step = local[1] - local[0] if len(local) > 1 else pd.Timedelta(minutes=15)
+    return local, local.append(pd.DatetimeIndex([local[-1] + step]))
+
+
+def _ext(steps: pd.DataFrame, col: str) -> np.ndarray:
+    v = steps[col].to_numpy(float)
+    return np.append(v, v[-1])
+
+
+def _grid(ax) -> None:
+    ax.grid(True, color="0.9", lw=0.6)
+    ax.set_axisbelow(True)
+
+
+def _schedule_vs_ours(ax_t, ax_p, local, x, steps: pd.DataFrame, ours: str, lang: str) -> None:
+    """The comfort band, the schedule's and our (``temp_<ours>_c``, ``power_<ours>_w``)
+    temperature and heating power, on shaded, gridded panels."""
+    for ax in (ax_t, ax_p):
+        _shade(ax, local, steps)
+        _grid(ax)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: num(v, lang, 0)))
+    ax_t.fill_between(x, _ext(steps, "t_min_c"), _ext(steps, "t_max_c"), step="post",
+                      color=C_SAVINGS, alpha=0.18, lw=0, zorder=1)
+    ax_t.plot(local, steps["temp_schedule_c"], color=C_BASELINE, lw=1.6, zorder=3)
+    ax_t.plot(local, steps[f"temp_{ours}_c"], color=C_OVER, lw=1.8, zorder=4)
+    ax_p.step(x, _ext(steps, "power_schedule_w") / 1000, where="post", color=C_BASELINE,
+              lw=1.4, zorder=3)
+    ax_p.step(x, _ext(steps, f"power_{ours}_w") / 1000, where="post", color=C_OVER, lw=1.6,
+              zorder=4)
+    ax_p.set_ylim(bottom=0)
+
+
 def control_day_png(steps: pd.DataFrame, *, lang: str = "fr", title: str | None = None,
                     note: str | None = None, path: str | Path | None = None) -> bytes:
     """Two panels on local time: temperature (°C) and heating power (kW)."""
     fr = lang != "en"
-    local = to_local(steps.index)
-    step = local[1] - local[0] if len(local) > 1 else pd.Timedelta(minutes=15)
-    # Step-wise series drawn as "post" steps: each value holds over its 15 min.
-    x = local.append(pd.DatetimeIndex([local[-1] + step]))
-
-    def ext(col: str) -> np.ndarray:
-        v = steps[col].to_numpy(float)
-        return np.append(v, v[-1])
-
+    local, x = _time_axes(steps)
     fig, (ax_t, ax_p) = plt.subplots(2, 1, figsize=(11, 7.2), sharex=True, layout="constrained",
                                      height_ratios=(3, 2))
-    for ax in (ax_t, ax_p):
-        _shade(ax, local, steps)
-    ax_t.fill_between(x, ext("t_min_c"), ext("t_max_c"), step="post", color=C_SAVINGS,
-                      alpha=0.18, lw=0, zorder=1)
-    ax_t.plot(local, steps["temp_schedule_c"], color=C_BASELINE, lw=1.6, zorder=3)
-    ax_t.plot(local, steps["temp_controller_c"], color=C_OVER, lw=1.8, zorder=4)
+    _schedule_vs_ours(ax_t, ax_p, local, x, steps, "controller", lang)
     ax_t.set_ylabel("Température de la zone (°C)" if fr else "Zone temperature (°C)")
-    ax_t.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: num(v, lang, 0)))
-
-    ax_p.step(x, ext("power_schedule_w") / 1000, where="post", color=C_BASELINE, lw=1.4,
-              zorder=3)
-    ax_p.step(x, ext("power_controller_w") / 1000, where="post", color=C_OVER, lw=1.6,
-              zorder=4)
     ax_p.set_ylabel("Puissance de chauffage (kW)" if fr else "Heating power (kW)")
-    ax_p.set_ylim(bottom=0)
-    ax_p.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: num(v, lang, 0)))
     ax_p.set_xlabel("Heure locale (Europe/Paris)" if fr else "Local time (Europe/Paris)")
     ax_p.xaxis.set_major_locator(mdates.HourLocator(byhour=range(0, 24, 2)))
     ax_p.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
     ax_p.set_xlim(x[0], x[-1])
-    for ax in (ax_t, ax_p):
-        ax.grid(True, color="0.9", lw=0.6)
-        ax.set_axisbelow(True)
 
     handles = [plt.Line2D([], [], color=C_BASELINE, lw=1.6),
                plt.Line2D([], [], color=C_OVER, lw=1.8),
@@ -129,45 +140,26 @@ def plan_png(steps: pd.DataFrame, *, lang: str = "fr", title: str | None = None,
     """Three panels on local time: the planned and the schedule's zone temperature in the
     comfort band, their heating power (with the caps), and the price of each step."""
     fr = lang != "en"
-    local = to_local(steps.index)
-    step = local[1] - local[0] if len(local) > 1 else pd.Timedelta(minutes=15)
-    x = local.append(pd.DatetimeIndex([local[-1] + step]))
-
-    def ext(col: str) -> np.ndarray:
-        v = steps[col].to_numpy(float)
-        return np.append(v, v[-1])
-
+    local, x = _time_axes(steps)
     fig, (ax_t, ax_p, ax_c) = plt.subplots(3, 1, figsize=(12, 8.4), sharex=True,
                                            layout="constrained", height_ratios=(3, 2, 1.3))
-    for ax in (ax_t, ax_p, ax_c):
-        _shade(ax, local, steps)
-    ax_t.fill_between(x, ext("t_min_c"), ext("t_max_c"), step="post", color=C_SAVINGS,
-                      alpha=0.18, lw=0, zorder=1)
-    ax_t.plot(local, steps["temp_schedule_c"], color=C_BASELINE, lw=1.5, zorder=3)
-    ax_t.plot(local, steps["temp_plan_c"], color=C_OVER, lw=1.8, zorder=4)
-    ax_t.set_ylabel("Température prévue (°C)" if fr else "Predicted temperature (°C)")
-    ax_t.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: num(v, lang, 0)))
-
-    ax_p.step(x, ext("power_schedule_w") / 1000, where="post", color=C_BASELINE, lw=1.3,
-              zorder=3)
-    ax_p.step(x, ext("power_plan_w") / 1000, where="post", color=C_OVER, lw=1.6, zorder=4)
+    _schedule_vs_ours(ax_t, ax_p, local, x, steps, "plan", lang)
+    _shade(ax_c, local, steps)
+    _grid(ax_c)
     if "cap_w" in steps and np.isfinite(steps["cap_w"].to_numpy(float)).any():
-        ax_p.step(x, ext("cap_w") / 1000, where="post", color=C_SHED, lw=1.2, ls="--",
+        ax_p.step(x, _ext(steps, "cap_w") / 1000, where="post", color=C_SHED, lw=1.2, ls="--",
                   zorder=5)
+    ax_t.set_ylabel("Température prévue (°C)" if fr else "Predicted temperature (°C)")
     ax_p.set_ylabel("Chauffage (kW)" if fr else "Heating (kW)")
-    ax_p.set_ylim(bottom=0)
-    ax_p.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: num(v, lang, 0)))
 
-    ax_c.step(x, ext("price_eur_per_kwh"), where="post", color=C_CHANGE, lw=1.4, zorder=3)
+    ax_c.step(x, _ext(steps, "price_eur_per_kwh"), where="post", color=C_CHANGE, lw=1.4,
+              zorder=3)
     ax_c.set_ylabel("Prix (€/kWh)" if fr else "Price (EUR/kWh)")
     ax_c.set_ylim(bottom=0)
     ax_c.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: num(v, lang, 2)))
     ax_c.xaxis.set_major_locator(mdates.HourLocator(byhour=range(0, 24, 6)))
     ax_c.xaxis.set_major_formatter(mdates.DateFormatter("%d/%m\n%H:%M"))
     ax_c.set_xlim(x[0], x[-1])
-    for ax in (ax_t, ax_p, ax_c):
-        ax.grid(True, color="0.9", lw=0.6)
-        ax.set_axisbelow(True)
 
     handles = [plt.Line2D([], [], color=C_BASELINE, lw=1.5),
                plt.Line2D([], [], color=C_OVER, lw=1.8),
