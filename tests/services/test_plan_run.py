@@ -15,13 +15,13 @@ from sqlalchemy import inspect
 
 from sobriete.services import control_demo as D
 from sobriete.services.imports import import_file
-from sobriete.services.plan_run import (
+from sobriete.services.plan_inputs import (
     NoWeatherError,
     NoZoneTemperatureError,
     PlanOptions,
     TooFewDaysError,
-    make_plan,
 )
+from sobriete.services.plan_run import make_plan
 from sobriete.services.store import open_store
 from sobriete.services.store.control import decisions, plans
 from sobriete.services.store.engine import _alembic_config

@@ -40,7 +40,7 @@ from sobriete.services.control_run import (
     run_on_store,
     simulate_day,
 )
-from sobriete.services.plan_run import PlanOptions
+from sobriete.services.plan_inputs import PlanOptions
 from sobriete.services.store import open_store
 from sobriete.services.store.control import reasons
 

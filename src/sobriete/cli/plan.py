@@ -19,7 +19,8 @@ from sobriete.cli import _db_option, _lang, console, err_console, fail, main
 from sobriete.cli.diagnose import num
 from sobriete.domain.errors import SobrieteError
 from sobriete.reporting.control_plots import plan_png
-from sobriete.services.plan_run import TEMPO_SOURCE_FR, PlanOptions, PlanResult, make_plan
+from sobriete.services.plan_inputs import TEMPO_SOURCE_FR, PlanOptions
+from sobriete.services.plan_run import PlanResult, make_plan
 from sobriete.services.store import open_store
 
 TIMEZONE = "Europe/Paris"

@@ -46,14 +46,13 @@ from sobriete.domain.portfolio import (
     Zone,
 )
 from sobriete.services.footprint import measured
-from sobriete.services.plan_run import (
-    Context,
+from sobriete.services.plan_inputs import (
     PlanOptions,
     latest_zone_temperature,
-    prepare,
     price_frame,
     weather_forecast,
 )
+from sobriete.services.plan_run import Context, prepare
 from sobriete.services.store import Store
 from sobriete.services.store.control import PlanRow, insert_decision, insert_plan
 from sobriete.services.store.readings import read_series
