@@ -12,7 +12,7 @@ from sobriete.control.interface import Mode
 from sobriete.control.loop import horizon, on_grid, run_closed_loop, tempo_prices
 from sobriete.control.optimiser import PlanSettings
 from sobriete.control.simulator import run_schedule
-from sobriete.services.control_run import (
+from sobriete.services.control_simulate import (
     BUILDING,
     MAX_W,
     PARIS,
@@ -21,10 +21,10 @@ from sobriete.services.control_run import (
     school_simulator,
     school_weather,
 )
-from sobriete.services.control_run import cost_and_discomfort as _cost_and_discomfort
-from sobriete.services.control_run import school_schedule as _schedule
+from sobriete.services.control_simulate import cost_and_discomfort as _cost_and_discomfort
+from sobriete.services.control_simulate import school_schedule as _schedule
 
-# The school, its schedule and its true model live in services/control_run.py (the use case
+# The school, its schedule and its true model live in services/control_simulate.py (the use case
 # behind `sobriete control simulate`): weekdays 08:00-18:00, 19 °C from 07:00 to 18:00 under
 # its own schedule, an R2C2 with 40 kW of heating.
 LEARN = pd.Timestamp("2024-01-08 00:00", tz=PARIS).tz_convert("UTC")  # a Monday

@@ -30,14 +30,16 @@ from sobriete.control.interface import Mode
 from sobriete.domain.errors import SobrieteError
 from sobriete.reporting.control_plots import control_day_png
 from sobriete.services.control_run import (
-    BASE_EUR_PER_KWH,
-    RED_EUR_PER_KWH,
     ControlRunError,
     RunOptions,
-    SimulationOutcome,
     StepOutcome,
     check_dispatch,
     run_on_store,
+)
+from sobriete.services.control_simulate import (
+    BASE_EUR_PER_KWH,
+    RED_EUR_PER_KWH,
+    SimulationOutcome,
     simulate_day,
 )
 from sobriete.services.plan_inputs import PlanOptions

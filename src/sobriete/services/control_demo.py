@@ -1,7 +1,7 @@
 """A simulated school written to the store through the normal import path: the bench of
 `sobriete plan` and `sobriete control run` (tests, documentation example).
 
-The RC simulator (``control.simulator``, the true model of ``services.control_run``) runs the
+The RC simulator (``control.simulator``, the true model of ``services.control_simulate``) runs the
 school under its own schedule (19 °C 07:00-18:00 on weekdays, 16 °C otherwise) over synthetic
 winter weather; the zone temperature (15 min, 0.05 K sensor noise), the heating energy of its
 electric heating (kWh per 15 min) and the weather (hourly temperature and irradiance) are
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sobriete.control.simulator import RCSimulator, SimZone, run_schedule, synthetic_weather
-from sobriete.services.control_run import INTERNAL_GAIN_W, MAX_W, TRUE_MODEL, school_schedule
+from sobriete.services.control_simulate import INTERNAL_GAIN_W, MAX_W, TRUE_MODEL, school_schedule
 from sobriete.services.imports import import_file
 from sobriete.services.store import Store
 

@@ -10,9 +10,9 @@ From the store, for a building and one of its zones:
   warnings; fewer than 7 days of data, or a series missing, is a typed ``PlanError`` naming the
   building, the zone and the series;
 - the comfort envelope of the building's calendar (``control.comfort``);
-- prices from the stored Tempo days (``tempo_day``) at the Tempo price table of ``services.plan_inputs`` (to
-  confirm against the commune's contract), and EcoWatt orange / red hours (``ecowatt_hour``)
-  as power caps;
+- prices from the stored Tempo days (``tempo_day``) at the Tempo price table of
+  ``services.plan_inputs`` (to confirm against the commune's contract), and EcoWatt orange /
+  red hours (``ecowatt_hour``) as power caps;
 - the weather forecast: the stored weather when it covers the horizon, else a persistence
   forecast (the last 48 h repeated) with a warning.
 

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from sobriete.cli import main
-from sobriete.services.control_run import simulate_day
+from sobriete.services.control_simulate import simulate_day
 
 
 @pytest.fixture(scope="module")
