@@ -7,12 +7,11 @@ field names; times are timezone-aware UTC. Nothing here computes.
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 STEP_S = 900  # 15 minutes: the control step
 
@@ -39,7 +38,7 @@ class ZoneObservation(_Frozen):
 class Observation(_Frozen):
     """What the world says at ``time_utc``, the start of the step about to be decided."""
 
-    time_utc: datetime
+    time_utc: AwareDatetime
     building_code: str
     temp_out_c: float | None = None
     solar_w_m2: float | None = None  # global horizontal irradiance
@@ -56,7 +55,7 @@ class ZoneDecision(_Frozen):
 class Decision(_Frozen):
     """What to apply for the step starting at ``time_utc``, and why (FR/EN)."""
 
-    time_utc: datetime
+    time_utc: AwareDatetime
     building_code: str
     zones: tuple[ZoneDecision, ...] = ()
     reason_fr: str = ""
