@@ -118,6 +118,8 @@ def metrics(run: RunResult, prices: Prices, envelope: pd.DataFrame,
         "discomfort_kh_per_zone": {z: round(float(v), 2) for z, v in per_zone.items()},
         "event_discomfort_kh_worst_zone_event": round(ev_kh_max, 2),
         "event_discomfort_kh_worst_zone_each": [round(float(np.max(v)), 2) for v in ev_kh],
+        "event_discomfort_kh_zone_event": {
+            z: [round(float(v[i]), 2) for v in ev_kh] for i, z in enumerate(run.temp_c.columns)},
         "occupied_mean_c": round(float(run.temp_c.to_numpy()[occ].mean()), 2),
         "energyplus_wall_s": round(run.wall_s, 1),
         "controller_s": round(run.controller_s, 1),
@@ -251,6 +253,11 @@ def run_building(spec: BuildingSpec, *, quick: bool, seed: int, work: Path,
     rb, ct, orc = results["rule-based"], results["controller"], results["oracle"]
     nd = results["controller_no_dr"]
 
+    excess = [max(ct["event_discomfort_kh_zone_event"][z][i]
+                  - nd["event_discomfort_kh_zone_event"][z][i] for z in test_idf.zones)
+              for i in range(len(events))]
+    ct["event_discomfort_excess_over_no_dr_kh_worst_zone_each"] = [round(v, 2) for v in excess]
+
     def ratio(a, b):
         return round(a / b, 3) if b else None
 
@@ -278,6 +285,11 @@ def run_building(spec: BuildingSpec, *, quick: bool, seed: int, work: Path,
         "cost_within_5pct_of_oracle": bool(ct["cost_eur"] <= 1.05 * orc["cost_eur"]),
         "plan_under_1s_per_building": bool(solve["controller"]["max_s"] < 1.0),
     }
+    traj = pd.concat({name: pd.concat({"temp_c": r.temp_c, "power_w": r.power_w,
+                                       "setpoint_c": r.setpoint_c}, axis=1)
+                      for name, r in runs.items()}, axis=1)
+    (ROOT / "build").mkdir(exist_ok=True)
+    traj.to_csv(ROOT / "build" / f"control_bench_{spec.code}.csv.gz", float_format="%.3f")
     shown = {k: v for k, v in runs.items() if k != "controller_no_dr"}
     _plot(spec, shown, envelope, events, ROOT / "build" / f"control_bench_{spec.code}.png")
     return {

@@ -13,7 +13,7 @@ prototype's):
   person and per floor area) is kept as ``ZoneVentilation:DesignFlowRate`` (balanced, no fan
   energy) on the prototype's ``HVACOperationSchd``: its heating load counts, as with the
   prototype's air handlers, without heat recovery.
-- The prototype's heating setpoint schedule (US values, 21.1 °C occupied, 15.6 °C set-back,
+- The prototype's heating setpoint schedules (US values, 21.1 °C occupied, 15.6 °C set-back,
   with its optimum-start ramp) keeps its hours and ramps, its values mapped linearly onto
   19 °C / 16 °C (French rules R.241-26 and the sobriety plan): that is the rule-based control.
 - Heaters sized at 1.5 times the design heating load (Denver design days, Chicago weather).
@@ -102,12 +102,12 @@ def _is_num(v: str) -> bool:
     return True
 
 
-def _french_values(o: IdfObject, occupied_c: float, setback_c: float) -> IdfObject:
-    """The schedule's values mapped linearly from [its lowest, its highest] onto
-    [setback_c, occupied_c]: same hours and ramps (optimum start), French setpoints."""
+def _french_values(o: IdfObject, lo: float, hi: float, occupied_c: float,
+                   setback_c: float) -> IdfObject:
+    """The schedule's values mapped linearly from [lo, hi] (the lowest and highest heating
+    setpoints of the prototype) onto [setback_c, occupied_c]: same hours and ramps (optimum
+    start), French setpoints."""
     until = [i for i, f in enumerate(o.fields) if f.lower().startswith("until")]
-    values = [float(o.fields[i + 1]) for i in until]
-    lo, hi = min(values), max(values)
     fields = list(o.fields)
     for i in until:
         v = float(fields[i + 1])
@@ -127,6 +127,13 @@ def prepare(source: Path, out_dir: Path, *, year: int, begin: tuple[int, int],
              if o.cls.upper() == "THERMOSTATSETPOINT:DUALSETPOINT"}
     first = thermostats[0]
     heating_schedule = duals[first.fields[4].upper()].fields[1]
+    # Every heating setpoint schedule of a thermostat (a prototype may use several: with
+    # set-back, without optimum start...), mapped with one common range.
+    heating = {duals[t.fields[4].upper()].fields[1].upper() for t in thermostats}
+    values = [float(o.fields[i + 1]) for o in objects
+              if o.cls.upper() == "SCHEDULE:COMPACT" and o.fields[0].upper() in heating
+              for i, f in enumerate(o.fields) if f.lower().startswith("until")]
+    lo, hi = min(values), max(values)
     dsoa = {o.fields[0].upper(): o for o in objects
             if o.cls.upper() == "DESIGNSPECIFICATION:OUTDOORAIR"}
     zone_dsoa = {}
@@ -138,8 +145,8 @@ def prepare(source: Path, out_dir: Path, *, year: int, begin: tuple[int, int],
     kept = []
     for o in objects:
         u = o.cls.upper()
-        if u == "SCHEDULE:COMPACT" and o.fields[0].upper() == heating_schedule.upper():
-            o = _french_values(o, occupied_c, setback_c)
+        if u == "SCHEDULE:COMPACT" and o.fields[0].upper() in heating:
+            o = _french_values(o, lo, hi, occupied_c, setback_c)
         if u.startswith(_DROP_PREFIXES) and not u.startswith(_KEEP):
             continue
         if u == "TIMESTEP":

@@ -6,7 +6,7 @@ Everything a policy may know is built here, with *when* it becomes known:
   onto the simulated January 2019 (same dates, same weekdays). A Tempo day runs 06:00-06:00;
   peak hours (HP) 06:00-22:00. The colour of day D is published on D-1 around 11:00: before
   that the controller assumes blue. Prices: EDF Tarif Bleu option Tempo, 1 February 2024,
-  all taxes included, energy part only (subscription left out).
+  all taxes included, energy part only (subscription left out); values to confirm.
 - Demand-response events (EcoWatt red / a DR call): windows with a cap of 0 kW on heating,
   notified the day before at 17:00.
 - Weather forecast of the controller: the true weather of the EPW plus a seeded error issued
@@ -40,7 +40,8 @@ TEMPO_EUR_PER_KWH = {
     "BLANC": {"HC": 0.1486, "HP": 0.1894},
     "ROUGE": {"HC": 0.1568, "HP": 0.7562},
 }
-TEMPO_SOURCE = ("EDF Tarif Bleu option Tempo, prices of 2024-02-01 incl. taxes, energy only "
+TEMPO_SOURCE = ("EDF Tarif Bleu option Tempo, prices of 2024-02-01 incl. taxes, energy only, "
+                "to confirm against the CRE deliberation "
                 "(BLEU 0.1296/0.1609, BLANC 0.1486/0.1894, ROUGE 0.1568/0.7562 EUR/kWh HC/HP)")
 CO2 = CO2_KG_PER_KWH["electricity_heating"]
 COLOUR_PUBLISHED = time(11)  # D-1, local
