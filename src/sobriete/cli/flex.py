@@ -14,6 +14,7 @@ from rich.table import Table
 
 from sobriete.cli import _db_option, _lang, console, fail, main
 from sobriete.cli.mv import _date
+from sobriete.cli.plan import solver_banner_to_stderr
 from sobriete.control.flex import Capacity, CapacitySum
 from sobriete.control.flex_meter import Inertia
 from sobriete.domain.errors import SobrieteError
@@ -237,6 +238,18 @@ _INERTIA = {Inertia.LIGHT: ("léger", "light"), Inertia.MEDIUM: ("moyen", "mediu
 
 
 def _assumptions(rep: CapacityReport, lang: str) -> str:
+    methods = {c.method for c in rep.capacities}
+    model = (("Modèle : modèle thermique identifié sur les mesures de la zone (comme "
+              "`sobriete plan`), plafond de puissance le plus bas qui tient le confort "
+              "(tolérance 0,5 K·h)." if lang == "fr" else
+              "Model: thermal model identified on the zone's measurements (as `sobriete "
+              "plan`), the lowest power cap that keeps comfort (0.5 K·h tolerance).")
+             if "model" in methods else "")
+    meter = _meter_assumptions(rep, lang) if "meter-only" in methods else ""
+    return "\n".join(t for t in (model, meter) if t)
+
+
+def _meter_assumptions(rep: CapacityReport, lang: str) -> str:
     s = rep.settings
     tau = ", ".join(f"{_INERTIA[k][0 if lang == 'fr' else 1]} {num(v, lang)} h"
                     for k, v in s.time_constant_h.items())
@@ -266,6 +279,7 @@ def capacity(ctx, start, end, as_json, lang_opt, fit_days, temp_ext, commune, te
              building, db_url) -> None:
     """Capacité d'effacement par bâtiment, par commune et au total, sur une fenêtre."""
     lang = lang_opt or _lang(ctx)
+    solver_banner_to_stderr()  # model capacities plan with HiGHS
     try:
         rep = portfolio_capacity(open_store(db_url), start, end,
                                  scope=Scope(commune, territory, building),
@@ -294,6 +308,7 @@ def dispatch_cmd(ctx, event_id, request_kw, dry_run, half_life_days, start, end,
                  lang_opt, fit_days, temp_ext, commune, territory, building, db_url) -> None:
     """Répartition équitable d'une demande d'effacement entre les bâtiments."""
     lang = lang_opt or _lang(ctx)
+    solver_banner_to_stderr()  # model capacities plan with HiGHS
     try:
         rep = dispatch_event(open_store(db_url), event_id, start, end, request_kw,
                              scope=Scope(commune, territory, building), dry_run=dry_run,

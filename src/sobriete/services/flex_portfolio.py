@@ -1,7 +1,9 @@
 """Shed capacity of every building in scope for one window, and the fair dispatch of a
 portfolio request (``sobriete flex capacity`` / ``sobriete flex dispatch``).
 
-Capacity: the store holds no identified thermal model per building yet, so every building is
+Capacity: a building with a measured zone temperature gets the capacity of its identified
+thermal model (``services.flex_model``: the model of ``sobriete plan`` planned with a power
+cap); any other building, or one whose model cannot be had (a warning says why), is
 estimated from its electricity meters only (``control.flex_meter``): the meters' hourly load
 over the ``fit_days`` before the window (summed when a building has several), the building's
 weather station (registry, or the only station stored) for the fit and for the window's
@@ -22,6 +24,7 @@ Expected discomfort and rebound scale with the share of its capacity a building 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -52,9 +55,11 @@ from sobriete.control.flex_meter import (
 from sobriete.domain import columns as C
 from sobriete.domain.errors import SobrieteError
 from sobriete.domain.portfolio import Building, MeterKind
+from sobriete.services.flex_model import has_zone_sensor, model_capacity
 from sobriete.services.flex_run import aware
 from sobriete.services.footprint import measured
 from sobriete.services.mv_inputs import TEMP, meter_refs
+from sobriete.services.plan_inputs import PlanError
 from sobriete.services.store import Store
 from sobriete.services.store.estate import load_portfolio
 from sobriete.services.store.flex import AllocationRow, load_event, save_event, shed_history
@@ -257,6 +262,26 @@ def _building_capacity(conn: Connection, b: Building, commune: str,
             f"cannot be estimated ({exc}).", error=str(exc)), prov)
 
 
+def _capacity(store: Store, conn: Connection, b: Building, commune: str,
+              window: tuple[pd.Timestamp, pd.Timestamp], s: MeterFlexSettings, fit_days: int,
+              forecast_temp_c: float | None) -> Capacity:
+    """The thermal model's capacity when the building has a measured zone, else (or when the
+    model cannot be had, said in a warning) the meters'."""
+    why_not = None
+    if has_zone_sensor(b):
+        try:
+            return model_capacity(store, b, commune, window)
+        except (PlanError, ValueError, RuntimeError) as exc:
+            why_not = _warning("model_unavailable",
+                               f"modèle thermique inutilisable ({exc}) : estimation par le "
+                               "compteur.",
+                               f"thermal model unusable ({exc}): estimated from the meter.",
+                               error=str(exc))
+    cap = _building_capacity(conn, b, commune, window, s, fit_days, forecast_temp_c)
+    return cap if why_not is None else dataclasses.replace(cap,
+                                                           warnings=(why_not, *cap.warnings))
+
+
 def portfolio_capacity(
     store: Store,
     start: datetime | pd.Timestamp,
@@ -277,8 +302,8 @@ def portfolio_capacity(
                   window_end_utc=b.isoformat(), **scope.to_json()) as fp:
         with store.engine.connect() as conn:
             rows = _in_scope(conn, scope)
-            caps = [_building_capacity(conn, bld, commune, (a, b), s, fit_days,
-                                       forecast_temp_c) for _t, commune, _n, bld in rows]
+            caps = [_capacity(store, conn, bld, commune, (a, b), s, fit_days,
+                              forecast_temp_c) for _t, commune, _n, bld in rows]
         by_commune = aggregate(caps, "commune") if caps else {}
         total = (aggregate(caps, "portfolio")["portfolio"] if caps else CapacitySum(
             "portfolio", a, b, 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, ()))
