@@ -57,7 +57,13 @@ def demo(ctx: click.Context, out: Path, db_url: str | None) -> None:
     print_demo(result, lang)
     for code, run in result.tertiaire.runs.items() if result.tertiaire else ():
         console.print(tertiaire_line(code, run, lang))
-    _print_footprint(result.store, lang, last=len(result.imports) + ANALYSIS_STAGES)
+    if result.plan is not None:
+        console.print(("[bold]Pilotage (école simulée, jour rouge Tempo fictif)[/] : " if fr else
+                       "[bold]Control (simulated school, fictitious red Tempo day)[/]: ")
+                      + result.plan.headline(lang))
+        console.print(("Graphique du plan : " if fr else "Plan plot: ")
+                      + str(result.plan_png.resolve()))
+    _print_footprint(result.store, lang, last=result.jobs_measured)
     console.print(("Synthèse écrite : " if fr else "Summary written: ")
                   + f"[bold]{result.summary.path.resolve()}[/]")
 

@@ -211,11 +211,7 @@ def plan_cmd(ctx, building, zone, hours, days, at, heating, max_power_kw, lang_o
         fail(exc, lang)
     if plot is not None:
         plot.parent.mkdir(parents=True, exist_ok=True)
-        fr = lang == "fr"
-        plan_png(result.steps, lang=lang, path=plot,
-                 title=(f"Plan de chauffage — {result.building_code} / {result.zone_code}"
-                        if fr else
-                        f"Heating plan — {result.building_code} / {result.zone_code}"))
+        plan_png(result.steps, lang=lang, path=plot, title=result.title(lang))
     if as_json:
         doc = result.to_dict()
         if plot is not None:

@@ -25,22 +25,26 @@ from sobriete.services.store import Store
 
 BUILDING, ZONE = "ECOLE-SIM", "Z1"
 SENSOR, METER, STATION = "ECOLE-SIM-T1", "ECOLE-SIM-CHAUF", "meteo-sim"
-REGISTRY = (
-    "portfolio_code;portfolio_name;territory_code;territory_name;commune_insee;commune_name;"
-    "site_code;site_name;building_code;building_name;activity;heating_system;meter_code;"
-    "meter_kind;meter_step_min;zone_code;sensor_code;sensor_kind;weather_station\n"
-    f"SIM;Bâtiments simulés;SIM-T;Territoire simulé;99999;Commune simulée;SIM-S;Site simulé;"
-    f"{BUILDING};École simulée (modèle RC);office;electric_resistance;{METER};electricity;15;"
-    f";;;{STATION}\n"
-    f"SIM;Bâtiments simulés;SIM-T;Territoire simulé;99999;Commune simulée;SIM-S;Site simulé;"
-    f"{BUILDING};École simulée (modèle RC);office;electric_resistance;;;;{ZONE};{SENSOR};"
-    f"temperature;{STATION}\n"
-)
+SIM_PORTFOLIO = ("SIM", "Bâtiments simulés")
+
+
+def registry(portfolio: tuple[str, str] = SIM_PORTFOLIO) -> str:
+    """The registry lines of the simulated school, in ``portfolio`` (code, name): the store
+    holds one estate, so a store that has one already needs its code."""
+    head = (f"{portfolio[0]};{portfolio[1]};SIM-T;Territoire simulé;99999;Commune simulée;"
+            f"SIM-S;Site simulé;{BUILDING};École simulée (modèle RC);office;electric_resistance;")
+    return ("portfolio_code;portfolio_name;territory_code;territory_name;commune_insee;"
+            "commune_name;site_code;site_name;building_code;building_name;activity;"
+            "heating_system;meter_code;meter_kind;meter_step_min;zone_code;sensor_code;"
+            "sensor_kind;weather_station\n"
+            f"{head}{METER};electricity;15;;;;{STATION}\n"
+            f"{head};;;{ZONE};{SENSOR};temperature;{STATION}\n")
 
 
 def write_files(folder: Path, start_utc: pd.Timestamp, days: int, *,
                 weather_days: int | None = None, seed: int = 3,
-                tempo: dict[date, str] | None = None) -> dict[str, Path]:
+                tempo: dict[date, str] | None = None,
+                portfolio: tuple[str, str] = SIM_PORTFOLIO) -> dict[str, Path]:
     """Simulate ``days`` days from ``start_utc`` and write the files; the weather file runs
     ``weather_days`` days (default ``days``: no future weather stored)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -53,7 +57,7 @@ def write_files(folder: Path, start_utc: pd.Timestamp, days: int, *,
     t = hist.index.strftime("%Y-%m-%dT%H:%M:%SZ")
     paths = {"registry": folder / "registry.csv", "temp": folder / "zone_temp.csv",
              "heat": folder / "heating_kwh.csv", "weather": folder / "weather.csv"}
-    paths["registry"].write_text(REGISTRY, encoding="utf-8")
+    paths["registry"].write_text(registry(portfolio), encoding="utf-8")
     pd.DataFrame({"timestamp_utc": t, SENSOR: hist[f"{ZONE}:temp_zone_c"].round(3)}).to_csv(
         paths["temp"], index=False)
     kwh = hist[f"{ZONE}:heating_power_w"].to_numpy() / 1000 * 0.25

@@ -11,7 +11,11 @@ from datetime import date
 from importlib import resources
 from pathlib import Path
 
+import pandas as pd
+
 from sobriete.advice import ActionType, rank
+from sobriete.reporting.control_plots import plan_png
+from sobriete.services import control_demo
 from sobriete.services.actions_run import (
     RecommendOutcome,
     mark_action,
@@ -19,9 +23,11 @@ from sobriete.services.actions_run import (
     recommend_buildings,
 )
 from sobriete.services.diagnose_run import DiagnosisOutcome, diagnose
+from sobriete.services.footprint import ledger
 from sobriete.services.imports import ImportOutcome, import_file
 from sobriete.services.mv_run import FitSettings, RunSummary, fit_portfolio
 from sobriete.services.mv_savings_run import SavingsSettings, compute_savings
+from sobriete.services.plan_run import PlanResult, make_plan
 from sobriete.services.quality_run import QualityOutcome, run_quality
 from sobriete.services.store import Store, open_store
 from sobriete.services.store.actions import TrackedAction
@@ -81,6 +87,9 @@ class DemoOutcome:
     demo_action: TrackedAction | None
     summary: SummaryOutcome
     tertiaire: TertiaireOutcome | None = None
+    plan: PlanResult | None = None  # the simulated school's plan (second AI brick)
+    plan_png: Path | None = None
+    jobs_measured: int = 0  # footprint ledger rows written by this run
 
 
 # M&V on the Cambridge meters: 2019 as baseline, 2020 (the COVID closure) as reporting year.
@@ -102,7 +111,13 @@ TERTIAIRE_REFERENCE = 2015
 TERTIAIRE_CURRENT = 2019
 # Stages of run_demo after the imports (quality ... summary): one progress step and one
 # measured job each.
-ANALYSIS_STAGES = 8
+ANALYSIS_STAGES = 9
+# The heating planner on a simulated school (no measured zone temperature is bundled): 14 days
+# of its own schedule stored through the import path, then the next 48 h planned around a
+# fictitious red Tempo day (Monday 22 January 2024).
+PILOT_START = pd.Timestamp("2024-01-08", tz="UTC")
+DEMO_PORTFOLIO = ("DEMO", "Démonstration sobriete (données réelles publiques)")  # the registry's
+PILOT_TEMPO = {date(2024, 1, 21): "BLEU", date(2024, 1, 22): "ROUGE", date(2024, 1, 23): "BLANC"}
 DEMO_NOTE = ("Démonstration : action fictive marquée réalisée pour illustrer le suivi "
              "(mesure arrêtée avant la fermeture COVID de mars 2020)")
 
@@ -116,6 +131,7 @@ def run_demo(
 ) -> DemoOutcome:
     out.mkdir(parents=True, exist_ok=True)
     store = open_store(db_url or f"sqlite:///{out / 'sobriete-demo.sqlite'}")
+    jobs_before = len(ledger(store))
     imports = []
     for step in demo_steps():
         progress(step.label_fr if lang == "fr" else step.label_en)
@@ -141,8 +157,24 @@ def run_demo(
     progress("Synthèse HTML" if lang == "fr" else "HTML summary")
     summary = write_summary(store, out / "synthese.html", lang=lang,
                             sources=(DATA / "README.md").read_text(encoding="utf-8"))
+    progress("Plan de chauffage (école simulée)" if lang == "fr" else
+             "Heating plan (simulated school)")
+    plan, png = _demo_plan(store, out, lang)
     return DemoOutcome(store, imports, quality, fit_run, savings_run, diagnosis, advice,
-                       demo_action, summary, tertiaire)
+                       demo_action, summary, tertiaire, plan, png,
+                       len(ledger(store)) - jobs_before)
+
+
+def _demo_plan(store: Store, out: Path, lang: str) -> tuple[PlanResult, Path]:
+    """The simulated school stored as a commune's files would be, and its next 48 h planned
+    (appended to the audit trail in advise mode: nothing is sent anywhere)."""
+    files = control_demo.write_files(out / "ecole_simulee", PILOT_START, 14, weather_days=16,
+                                     tempo=PILOT_TEMPO, portfolio=DEMO_PORTFOLIO)
+    control_demo.import_files(store, files)
+    plan = make_plan(store, control_demo.BUILDING)
+    png = out / "plan_ecole_simulee.png"
+    plan_png(plan.steps, lang=lang, path=png, title=plan.title(lang))
+    return plan, png
 
 
 def _demo_action(store: Store, advice: RecommendOutcome) -> TrackedAction | None:

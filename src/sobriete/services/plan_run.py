@@ -210,6 +210,10 @@ class PlanResult:
     def gain_eur(self) -> float:
         return self.schedule_cost_eur - self.plan.cost_eur
 
+    def title(self, lang: str = "fr") -> str:
+        return (f"Plan de chauffage — {self.building_code} / {self.zone_code}" if lang == "fr"
+                else f"Heating plan — {self.building_code} / {self.zone_code}")
+
     def headline(self, lang: str = "fr") -> str:
         """The plan's explanation, with the gain against the building's schedule."""
         p = self.plan
