@@ -17,6 +17,8 @@ prototype's):
   with its optimum-start ramp) keeps its hours and ramps, its values mapped linearly onto
   19 °C / 16 °C (French rules R.241-26 and the sobriety plan): that is the rule-based control.
 - Heaters sized at 1.5 times the design heating load (Denver design days, Chicago weather).
+- The prototype's US holidays are replaced by the French ones of December-January (25 December,
+  1 January): the rule-based schedule and the comfort calendar agree on working days.
 - The prototype's meters, custom meters, load centres and EMS programs go with the HVAC.
 - Each zone gets a ``Schedule:Constant`` heating-availability schedule the adapter actuates
   (0 = heating off for the step); the heating setpoint is actuated through the thermostat.
@@ -45,7 +47,7 @@ _DROP_PREFIXES = (
 # The prototypes are sized on Denver's design days and run here on Chicago's colder weather:
 # heaters 1.5 times the design heating load (the prototypes use 1.0 to 1.2).
 HEATING_SIZING_FACTOR = 1.5
-_KEEP = ("RUNPERIODCONTROL:SPECIALDAYS", "RUNPERIODCONTROL:DAYLIGHTSAVINGTIME")
+_KEEP = ("RUNPERIODCONTROL:DAYLIGHTSAVINGTIME",)  # US holidays (MLK day...) are dropped
 
 
 @dataclass
@@ -160,6 +162,9 @@ def prepare(source: Path, out_dir: Path, *, year: int, begin: tuple[int, int],
         IdfObject("RunPeriod", ["SOB_RUN", str(begin[0]), str(begin[1]), str(year),
                                 str(end[0]), str(end[1]), str(year), "", "No", "No", "No",
                                 "Yes", "Yes"]),
+        # French public holidays of the simulated months (December-January): 25 Dec, 1 Jan.
+        IdfObject("RunPeriodControl:SpecialDays", ["SOB Noel", "12/25", "1", "Holiday"]),
+        IdfObject("RunPeriodControl:SpecialDays", ["SOB Jour de l'an", "1/1", "1", "Holiday"]),
         IdfObject("Schedule:Constant", ["SOB_OFF", "", "0"]),
         IdfObject("Output:Diagnostics", ["DisplayExtraWarnings"]),
     ]
