@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -95,3 +97,42 @@ def mqtt_broker() -> tuple[str, int]:
     if not _port_open(MQTT_HOST, MQTT_PORT):
         _unavailable(f"the MQTT broker at {MQTT_HOST}:{MQTT_PORT}")
     return MQTT_HOST, MQTT_PORT
+
+
+class Subscription:
+    """Messages received on ``<prefix>/#`` (QoS 1) at the real broker."""
+
+    def __init__(self, host: str, port: int) -> None:
+        import paho.mqtt.client as mqtt
+
+        self.prefix = f"test-{uuid.uuid4().hex[:8]}"
+        self.got: list = []
+        subscribed = threading.Event()
+        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        self._client.on_message = lambda _c, _u, m: self.got.append(m)
+        self._client.on_subscribe = lambda *_a: subscribed.set()
+        self._client.connect(host, port)
+        self._client.subscribe(f"{self.prefix}/#", qos=1)
+        self._client.loop_start()
+        assert subscribed.wait(5), "no SUBACK from the broker"
+
+    def wait_for(self, n: int, timeout_s: float = 5.0) -> list:
+        """The messages once ``n`` have arrived (or the timeout), after a short quiet time
+        so that an extra message would be seen."""
+        deadline = time.monotonic() + timeout_s
+        while len(self.got) < n and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)
+        return list(self.got)
+
+    def close(self) -> None:
+        self._client.loop_stop()
+        self._client.disconnect()
+
+
+@pytest.fixture
+def mqtt_subscriber(mqtt_broker):
+    """A subscriber on a fresh topic prefix of the real broker (``.prefix``, ``.wait_for``)."""
+    sub = Subscription(*mqtt_broker)
+    yield sub
+    sub.close()

@@ -7,10 +7,8 @@ import json
 import socket
 import threading
 import time
-import uuid
 from datetime import UTC, datetime
 
-import paho.mqtt.client as mqtt
 import pytest
 from bacpypes3.ipv4.app import NormalApplication
 from bacpypes3.local.analog import AnalogValueObjectCmd
@@ -69,30 +67,14 @@ def test_dry_run_records_and_sends_nothing():
 
 
 @pytest.mark.mqtt
-def test_mqtt_driver_publishes_exactly_what_was_sent(mqtt_broker):
+def test_mqtt_driver_publishes_exactly_what_was_sent(mqtt_broker, mqtt_subscriber):
     host, port = mqtt_broker
-    prefix = f"test-drivers/{uuid.uuid4().hex[:8]}"
-    got: list[mqtt.MQTTMessage] = []
-    subscribed = threading.Event()
-    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    sub.on_message = lambda _c, _u, m: got.append(m)
-    sub.on_subscribe = lambda *_a: subscribed.set()
-    sub.connect(host, port)
-    sub.subscribe(f"{prefix}/#", qos=1)
-    sub.loop_start()
-    try:
-        assert subscribed.wait(5)
-        drv = MqttDriver(host, port, prefix)
-        assert isinstance(drv, Driver)
-        rep = drv.send(_decision())
-        assert rep.ok, rep.errors
-        deadline = time.monotonic() + 5
-        while len(got) < 3 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(0.2)  # and nothing more arrives
-    finally:
-        sub.loop_stop()
-        sub.disconnect()
+    prefix = mqtt_subscriber.prefix
+    drv = MqttDriver(host, port, prefix)
+    assert isinstance(drv, Driver)
+    rep = drv.send(_decision())
+    assert rep.ok, rep.errors
+    got = mqtt_subscriber.wait_for(3)
     received = {m.topic: (json.loads(m.payload), m.qos, m.retain) for m in got}
     assert len(got) == 3
     b = "ECOLE-JAURES"

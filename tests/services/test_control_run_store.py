@@ -6,12 +6,8 @@ needs automatic mode and --apply; with them, the real Mosquitto receives the com
 from __future__ import annotations
 
 import json
-import threading
-import time
-import uuid
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pandas as pd
 import pytest
 
@@ -110,30 +106,15 @@ def test_a_real_driver_needs_automatic_and_apply(sqlite_url, files):
 
 
 @pytest.mark.mqtt
-def test_automatic_apply_sends_through_mosquitto(sqlite_url, files, mqtt_broker):
+def test_automatic_apply_sends_through_mosquitto(sqlite_url, files, mqtt_broker,
+                                                 mqtt_subscriber):
     host, port = mqtt_broker
     store = open_store(sqlite_url)
     D.import_files(store, files)
-    prefix = f"test-control-run/{uuid.uuid4().hex[:8]}"
-    got: list[mqtt.MQTTMessage] = []
-    subscribed = threading.Event()
-    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    sub.on_message = lambda _c, _u, m: got.append(m)
-    sub.on_subscribe = lambda *_a: subscribed.set()
-    sub.connect(host, port)
-    sub.subscribe(f"{prefix}/#", qos=1)
-    sub.loop_start()
-    try:
-        assert subscribed.wait(5)
-        res = run_on_store(store, D.BUILDING, None, MqttDriver(host, port, prefix),
-                           RunOptions(mode=Mode.AUTOMATIC, apply=True, steps=7, at=REPLAY))
-        deadline = time.monotonic() + 5
-        while len(got) < 7 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(0.2)
-    finally:
-        sub.loop_stop()
-        sub.disconnect()
+    prefix = mqtt_subscriber.prefix
+    res = run_on_store(store, D.BUILDING, None, MqttDriver(host, port, prefix),
+                       RunOptions(mode=Mode.AUTOMATIC, apply=True, steps=7, at=REPLAY))
+    got = mqtt_subscriber.wait_for(7)
     assert res.sent == 7 and len(got) == 7
     payloads = [json.loads(m.payload) for m in got]
     assert {m.topic for m in got} == {f"{prefix}/{D.BUILDING}/{D.ZONE}/command"}
