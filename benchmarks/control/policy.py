@@ -1,9 +1,9 @@
 """The model-predictive policy (sobriete's planner) as an ``Observation -> Decision`` function.
 
 Per group of zones (one zone, or several aggregated): an identified ``R2C2`` model, a state
-estimate (air node = the measured, floor-area-weighted temperature; envelope node driven by its
-own equation from the measured air temperature and inputs, as ``thermal.identify`` validates
-its forecasts), and every 15 min a 24-h plan by ``control.optimiser.plan`` on the comfort
+estimate (``control.estimator``: air node = the measured, floor-area-weighted temperature;
+envelope node advanced by the model with the metered power and the step's inputs), and every
+15 min a 24-h plan by ``control.optimiser.plan`` on the comfort
 envelope of the building's calendar, the prices and caps known at that time and the weather
 forecast. The first step is applied as setpoints:
 
@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sobriete.control.estimator import StateEstimator
 from sobriete.control.interface import STEP_S, Decision, Observation, ZoneDecision
 from sobriete.control.optimiser import PlanSettings, plan
 from sobriete.control.thermal import R2C2
@@ -56,22 +57,6 @@ def group_frame(temp_end: pd.DataFrame, power: pd.DataFrame, weather: pd.DataFra
     }, index=index)
 
 
-class CachedModel:
-    """A thermal model whose discretisation is computed once (``expm`` dominates otherwise)."""
-
-    def __init__(self, model: R2C2) -> None:
-        self.model = model
-        self._ss: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-
-    def state_space(self, dt_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if dt_s not in self._ss:
-            self._ss[dt_s] = self.model.state_space(dt_s)
-        return self._ss[dt_s]
-
-    def initial_state(self, temp_zone_c: float, temp_out_c: float | None = None) -> np.ndarray:
-        return self.model.initial_state(temp_zone_c, temp_out_c)
-
-
 class MpcPolicy:
     def __init__(self, *, groups: dict[str, list[str]], models: dict[str, R2C2],
                  caps_w: dict[str, float], areas: dict[str, float], envelope: pd.DataFrame,
@@ -79,28 +64,13 @@ class MpcPolicy:
         self.groups, self.models, self.caps_w, self.areas = groups, models, caps_w, areas
         self.envelope, self.prices, self.forecaster = envelope, prices, forecaster
         self.code, self.perfect = building_code, perfect
-        self.cached = {g: CachedModel(m) for g, m in models.items()}
-        self.ss = {g: m.state_space(STEP_S) for g, m in self.cached.items()}
-        self.state: dict[str, np.ndarray] = {}
-        self.last_u: dict[str, np.ndarray] = {}
+        # The product's observer: envelope node advanced with the measured power and the
+        # step's inputs, air node reset to the measurement (control.estimator).
+        self.estimators = {g: StateEstimator(m) for g, m in models.items()}
         self.solve_s: list[float] = []  # per step, all groups of the building
         self.violations: list[float] = []
         self.failures: list[tuple[str, str, str]] = []
         self.dump: Path | None = None
-
-    def _estimate(self, g: str, temp: float, t_out: float, measured_w: float) -> np.ndarray:
-        """Envelope node advanced by the model with the step's measured inputs; air node
-        reset to the measurement."""
-        m = self.models[g]
-        if g not in self.state:
-            x = m.initial_state(temp, t_out)
-        else:
-            a, b, _ = self.ss[g]
-            u = np.array([measured_w, *self.last_u[g]])
-            x = a @ self.state[g] + b @ u
-            x[0] = temp
-        self.state[g] = x
-        return x
 
     def __call__(self, obs: Observation) -> Decision:
         t = pd.Timestamp(obs.time_utc)
@@ -114,10 +84,12 @@ class MpcPolicy:
             w = np.array([self.areas[z] for z in members])
             temp = float(np.array([zones[z].temp_zone_c for z in members]) @ w / w.sum())
             measured = sum(zones[z].heating_power_w or 0.0 for z in members)
-            x0 = self._estimate(g, temp, float(obs.temp_out_c), measured)
+            inputs = (float(obs.temp_out_c), float(obs.solar_w_m2 or 0.0), 0.0)
+            x0 = self.estimators[g].estimate(obs.time_utc, temp, float(obs.temp_out_c),
+                                             measured, inputs)
             started = time.perf_counter()
             try:
-                p = plan(self.cached[g], x0, fc, env, prices,
+                p = plan(self.models[g], x0, fc, env, prices,
                          PlanSettings(max_power_w=self.caps_w[g], explain_gain=False))
             except RuntimeError as exc:  # no plan: the zones keep the building's schedule
                 spent += time.perf_counter() - started
@@ -139,7 +111,7 @@ class MpcPolicy:
                 sp, power = max(float(steps["temp_c"].iloc[1]), floor1), power0
             else:
                 sp, power = floor1, None
-            self.last_u[g] = np.array([float(obs.temp_out_c), float(obs.solar_w_m2 or 0.0)])
+            self.estimators[g].record(None)  # the next observation meters the power
             self.violations.append(p.violation_kh)
             for z in members:
                 decisions.append(ZoneDecision(zone_code=z, setpoint_c=round(sp, 3),

@@ -24,6 +24,7 @@ predicting one step ahead can still drift over a day).
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Annotated, Literal, Self
 
 import numpy as np
@@ -63,6 +64,17 @@ def discretise(ac: np.ndarray, bc: np.ndarray, dt_s: float) -> tuple[np.ndarray,
     return e[:n, :n], e[:n, n:]
 
 
+@lru_cache(maxsize=64)
+def _state_space(model: _RCModel, dt_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The matrix exponential dominates a plan's set-up, and a loop re-plans every step with
+    the same (frozen, hashable) model: kept per model and step length, arrays read-only."""
+    ac, bc, c = model.continuous()
+    a, b = discretise(ac, bc, dt_s)
+    for m in (a, b, c):
+        m.setflags(write=False)
+    return a, b, c
+
+
 class _RCModel(_Frozen):
     """Shared behaviour: discrete state space, JSON, the fitted parameters."""
 
@@ -71,9 +83,7 @@ class _RCModel(_Frozen):
 
     def state_space(self, dt_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Discrete (A, B, C) for a step of ``dt_s`` seconds; B columns: W, °C, W/m²."""
-        ac, bc, c = self.continuous()
-        a, b = discretise(ac, bc, dt_s)
-        return a, b, c
+        return _state_space(self, float(dt_s))
 
     def ua_w_per_k(self) -> float:
         """Overall heat-loss coefficient [W/K] (steady state: φ = UA·(T - T_out))."""
