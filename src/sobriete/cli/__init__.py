@@ -65,9 +65,10 @@ from sobriete.cli.ingest import ingest  # noqa: E402
 main.add_command(ingest)
 from sobriete.cli import (  # noqa: E402,F401  (each module registers its commands on `main`)
     actions,  # `actions`
-    control,  # `control simulate`
+    control,  # `control simulate | run`
     diagnose,  # `diagnose`
-    flex,  # `flex settle`
+    flex,  # `flex capacity | dispatch | settle`
     mv,  # `baseline` and `savings`
     plan,  # `plan`
+    serve,  # `serve`
 )

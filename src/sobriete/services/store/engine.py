@@ -92,3 +92,14 @@ def upgrade(store: Store) -> None:
             command.upgrade(cfg, "head")
     except OperationalError as exc:
         raise StoreError(f"cannot open the store at {store.engine.url!r}: {exc.orig}") from None
+
+
+def schema_state(store: Store) -> tuple[str | None, str]:
+    """(the store's Alembic revision, the newest one this code knows)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    url = store.engine.url.render_as_string(hide_password=False)
+    head = ScriptDirectory.from_config(_alembic_config(url)).get_current_head() or ""
+    with store.engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision(), head

@@ -1,0 +1,48 @@
+"""Configuration of `sobriete serve`: a TOML file, then ``SOBRIETE_*`` environment variables
+(which win), then the defaults below. The embedded default needs nothing: SQLite in the
+current directory, loopback only."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sobriete.domain.errors import InputError
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SOBRIETE_", extra="forbid", frozen=True)
+
+    db_url: str = Field("sqlite:///sobriete.sqlite",
+                        description="sqlite:///file.sqlite or postgresql://user@host/db")
+    host: str = Field("127.0.0.1", description="listen address (loopback by default)")
+    port: int = Field(8000, ge=1, le=65535)
+    log_level: str = Field("info", pattern="^(debug|info|warning|error)$")
+    lang: str = Field("fr", pattern="^(fr|en)$", description="default language of messages")
+
+
+def load_settings(path: Path | None = None, **overrides) -> ServiceSettings:
+    """Settings from ``path`` (TOML, optional), the environment and ``overrides`` (the command
+    line's options), in increasing priority. A bad file or value is an ``InputError``."""
+    values: dict = {}
+    if path is not None:
+        try:
+            values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise InputError(f"configuration file unreadable: {exc}", file=str(path)) from None
+    try:
+        # Environment variables win over the file: pydantic-settings gives init arguments the
+        # priority, so the file's values are passed only where the environment is silent.
+        env = ServiceSettings()
+        from_env = env.model_fields_set
+        merged = {k: v for k, v in values.items() if k not in from_env}
+        merged.update({k: v for k, v in overrides.items() if v is not None})
+        return ServiceSettings(**merged)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise InputError(f"configuration: {err['msg']}", file=str(path) if path else None,
+                         field=".".join(str(x) for x in err["loc"]),
+                         found=str(err.get("input"))) from None
