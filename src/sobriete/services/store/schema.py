@@ -396,3 +396,44 @@ flex_allocation = Table(
     Column("confidence", Float, nullable=False),
     UniqueConstraint("event_id", "building_id", name="uq_flex_allocation_event_building"),
 )
+
+# -- accounts and access control (migration 0007) -------------------------------------------
+# Passwords are argon2id hashes; API tokens are kept as their sha256 only (shown once).
+account = Table(
+    "account", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("login", String(200), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("password_hash", String(255)),  # None: OIDC-only account
+    Column("oidc_subject", String(255), unique=True),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", _tz(), nullable=False),
+)
+account_grant = Table(
+    "account_grant", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", ForeignKey("account.id"), nullable=False, index=True),
+    Column("role", String(32), nullable=False),  # domain.access.Role
+    Column("scope_level", String(16), nullable=False),  # portfolio | territory | commune
+    Column("scope_code", String(64), nullable=False),
+    UniqueConstraint("account_id", "role", "scope_level", "scope_code",
+                     name="uq_account_grant_all"),
+)
+api_token = Table(
+    "api_token", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", ForeignKey("account.id"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),  # sha256 hex
+    Column("label", String(200), nullable=False),
+    Column("created_at", _tz(), nullable=False),
+    Column("expires_at", _tz()),
+    Column("revoked_at", _tz()),
+    Column("last_used_at", _tz()),
+)
+login_attempt = Table(
+    "login_attempt", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("login", String(200), nullable=False, index=True),
+    Column("at", _tz(), nullable=False),
+    Column("ok", Boolean, nullable=False),
+)

@@ -1,0 +1,192 @@
+"""Accounts, passwords (argon2id), API tokens and role grants (issue 6, model only).
+
+- Passwords: argon2id through argon2-cffi's ``PasswordHasher`` with its default parameters;
+  shorter than ``MIN_PASSWORD_LENGTH`` is refused (``WeakPasswordError``).
+- ``authenticate``: one ``AuthenticationError`` message whether the login is unknown, the
+  account inactive or the password wrong; an unknown login still costs one hash verification
+  (against a dummy hash) so that timing does not tell either. Every attempt is recorded in
+  ``login_attempt`` (for rate limiting later). A hash made with older parameters is rehashed.
+- Tokens: ``secrets.token_urlsafe(32)``, shown once; the store keeps its sha256 only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy.exc import IntegrityError
+
+from sobriete.domain.access import AccessError, Grant, Principal, Role, Scope, ScopeLevel
+from sobriete.services.store import Store
+from sobriete.services.store import accounts as Q
+
+MIN_PASSWORD_LENGTH = 12
+FAILED_LOGIN = "unknown login or wrong password"
+BAD_TOKEN = "invalid, expired or revoked token"
+
+_DEFAULT_HASHER = PasswordHasher()  # argon2id, the library's recommended parameters
+_dummy_hashes: dict[tuple, str] = {}
+
+
+class AuthenticationError(AccessError):
+    """The credentials do not identify an active account (never says which part is wrong)."""
+
+
+class WeakPasswordError(AccessError):
+    """The password is too short."""
+
+
+class LoginTakenError(AccessError):
+    """An account already has this login."""
+
+
+class UnknownAccountError(AccessError):
+    """No account of that id (or login)."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    key = (hasher.time_cost, hasher.memory_cost, hasher.parallelism, hasher.hash_len,
+           hasher.salt_len, hasher.type)
+    if key not in _dummy_hashes:
+        _dummy_hashes[key] = hasher.hash(secrets.token_urlsafe(16))
+    return _dummy_hashes[key]
+
+
+def token_digest(token: str) -> str:
+    """What the store keeps of a token: its sha256, in hex."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _principal(conn, account_id: int, login: str) -> Principal:
+    return Principal(account_id, login, tuple(
+        Grant(Role(r), Scope(ScopeLevel(lvl), code))
+        for r, lvl, code in Q.grants(conn, account_id)))
+
+
+def create_account(store: Store, login: str, password: str | None, display_name: str,
+                   grants: Iterable[Grant] = (), *,
+                   hasher: PasswordHasher | None = None) -> int:
+    """Create an account and its grants; returns its id. ``password=None`` makes an account
+    that cannot log in by password (OIDC later)."""
+    hasher = hasher or _DEFAULT_HASHER
+    if not login or not login.strip():
+        raise AccessError("the login must not be empty")
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise WeakPasswordError(
+            f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    pw_hash = hasher.hash(password) if password is not None else None
+    with store.engine.begin() as conn:
+        if Q.login_exists(conn, login):
+            raise LoginTakenError(f"the login {login!r} is already taken")
+        try:
+            account_id = Q.insert_account(conn, login, display_name, pw_hash, _now())
+        except IntegrityError:  # created concurrently
+            raise LoginTakenError(f"the login {login!r} is already taken") from None
+        for g in grants:
+            Q.add_grant(conn, account_id, g.role.value, g.scope.level.value, g.scope.code)
+    return account_id
+
+
+def authenticate(store: Store, login: str, password: str, *,
+                 hasher: PasswordHasher | None = None) -> Principal:
+    """The principal of ``login`` if ``password`` is its password, else AuthenticationError."""
+    hasher = hasher or _DEFAULT_HASHER
+    dummy = _dummy_hash(hasher)  # made before the look-up: the first miss is not slower
+    with store.engine.connect() as conn:
+        acc = Q.account_by_login(conn, login)
+    ok = False
+    if acc is None or acc.password_hash is None:
+        try:  # same work as a real verification
+            hasher.verify(dummy, password)
+        except VerificationError:
+            pass
+    else:
+        try:
+            ok = hasher.verify(acc.password_hash, password)
+        except (VerificationError, VerifyMismatchError, InvalidHashError):
+            ok = False
+        ok = ok and acc.active
+    with store.engine.begin() as conn:
+        Q.record_attempt(conn, login, _now(), ok)
+        if not ok:
+            principal = None
+        else:
+            if hasher.check_needs_rehash(acc.password_hash):
+                Q.set_password_hash(conn, acc.id, hasher.hash(password))
+            principal = _principal(conn, acc.id, acc.login)
+    if principal is None:
+        raise AuthenticationError(FAILED_LOGIN)
+    return principal
+
+
+def issue_token(store: Store, account_id: int, label: str,
+                ttl_days: float | None = 90) -> str:
+    """A new API token for the account (returned once, never stored); ``ttl_days=None``:
+    no expiry."""
+    now = _now()
+    token = secrets.token_urlsafe(32)
+    expires = None if ttl_days is None else now + timedelta(days=ttl_days)
+    with store.engine.begin() as conn:
+        if Q.account_by_id(conn, account_id) is None:
+            raise UnknownAccountError(f"no account of id {account_id}")
+        Q.insert_token(conn, account_id, token_digest(token), label, now, expires)
+    return token
+
+
+def principal_for_token(store: Store, token: str, *, now: datetime | None = None,
+                        ) -> Principal:
+    """The principal of an API token; unknown, expired, revoked or of an inactive account:
+    AuthenticationError. Marks the token used."""
+    now = now or _now()
+    with store.engine.begin() as conn:
+        row = Q.token_by_hash(conn, token_digest(token))
+        if row is None or row.revoked_at is not None or (
+                row.expires_at is not None and row.expires_at <= now):
+            raise AuthenticationError(BAD_TOKEN)
+        acc = Q.account_by_id(conn, row.account_id)
+        if acc is None or not acc.active:
+            raise AuthenticationError(BAD_TOKEN)
+        Q.touch_token(conn, row.id, now)
+        return _principal(conn, acc.id, acc.login)
+
+
+def revoke_token(store: Store, token: str) -> bool:
+    """Revoke a token (given in clear, as its holder has it); False if unknown or already
+    revoked."""
+    with store.engine.begin() as conn:
+        row = Q.token_by_hash(conn, token_digest(token))
+        if row is None:
+            return False
+        return Q.revoke_token(conn, row.id, _now())
+
+
+def grant_role(store: Store, account_id: int, grant: Grant) -> bool:
+    """Add a grant; False when the account already had it."""
+    with store.engine.begin() as conn:
+        if Q.account_by_id(conn, account_id) is None:
+            raise UnknownAccountError(f"no account of id {account_id}")
+        return Q.add_grant(conn, account_id, grant.role.value, grant.scope.level.value,
+                           grant.scope.code)
+
+
+def revoke_role(store: Store, account_id: int, grant: Grant) -> bool:
+    """Remove a grant; False when the account did not have it."""
+    with store.engine.begin() as conn:
+        return Q.remove_grant(conn, account_id, grant.role.value, grant.scope.level.value,
+                              grant.scope.code)
+
+
+def principal_for_account(store: Store, account_id: int) -> Principal:
+    with store.engine.connect() as conn:
+        acc = Q.account_by_id(conn, account_id)
+        if acc is None:
+            raise UnknownAccountError(f"no account of id {account_id}")
+        return _principal(conn, acc.id, acc.login)
