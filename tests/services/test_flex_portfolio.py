@@ -234,7 +234,7 @@ def test_migration_0006_upgrades_and_downgrades(any_store_url):
     cfg = _alembic_config(store.engine.url.render_as_string(hide_password=False))
     with store.engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "-1")
+        command.downgrade(cfg, "0005")
     with store.engine.connect() as conn:
         tables = set(inspect(conn).get_table_names())
     assert "flex_event" not in tables and "flex_allocation" not in tables
