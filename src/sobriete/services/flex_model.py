@@ -14,19 +14,15 @@ import dataclasses
 
 import pandas as pd
 
-from sobriete.control.comfort import comfort_envelope
 from sobriete.control.flex import MODEL_CONFIDENCE, Capacity, CapacityWarning, shed_capacity
-from sobriete.control.loop import with_internal_gains
 from sobriete.domain.portfolio import Building, SensorKind
 from sobriete.services.plan_inputs import (
     STEP,
     PlanError,
     PlanOptions,
     latest_zone_temperature,
-    price_frame,
-    weather_forecast,
 )
-from sobriete.services.plan_run import prepare
+from sobriete.services.plan_run import horizon_inputs, prepare
 from sobriete.services.store import Store
 
 REBOUND_H = 12  # planned after the window, so the rebound is seen
@@ -47,9 +43,8 @@ def model_capacity(store: Store, building: Building, commune_code: str,
     Raises ``PlanError`` (missing or short data) or ``ModelCapacityError``."""
     start, end = window
     options = PlanOptions()
-    ctx, at = prepare(store, building.code, None, None, options)
-    if at > start:  # a past window: the model and state from the data before it
-        ctx, at = prepare(store, building.code, None, start, options)
+    # A past window: the model and the state from the data before it.
+    ctx, at = prepare(store, building.code, None, None, options, not_after=start)
     lead_h = (start - at).total_seconds() / 3600
     if lead_h > MAX_LEAD_H:
         raise ModelCapacityError(
@@ -58,20 +53,15 @@ def model_capacity(store: Store, building: Building, commune_code: str,
     index = pd.date_range(at, end + pd.Timedelta(hours=REBOUND_H), freq=STEP, inclusive="left")
     with store.engine.connect() as conn:
         temp0 = latest_zone_temperature(conn, ctx.sources, at)
-        forecast, fsource, notes = weather_forecast(conn, ctx.sources, ctx.history, index)
-        prices, pprov, pnotes = price_frame(conn, index, ctx.options, ctx.settings.max_power_w)
-    if temp0 is None:
-        raise ModelCapacityError(f"building {building.code!r}: no zone temperature at "
-                                 f"{at:%Y-%m-%d %H:%M} UTC")
-    model = ctx.identification.model
-    envelope = comfort_envelope(ctx.building, index)
-    forecast = with_internal_gains(forecast, model, envelope)
-    x0 = model.initial_state(temp0[1], float(forecast["temp_out_c"].iloc[0]))
-    cap = shed_capacity(model, x0, forecast, envelope, prices, window, ctx.settings,
-                        building_code=building.code, commune_code=commune_code)
-    warnings = tuple(CapacityWarning(n.code, n.fr, n.en)
-                     for n in [*ctx.notes, *notes, *pnotes])
-    provenance = {**ctx.provenance(), **pprov, "forecast": fsource,
+        if temp0 is None:
+            raise ModelCapacityError(f"building {building.code!r}: no zone temperature at "
+                                     f"{at:%Y-%m-%d %H:%M} UTC")
+        h = horizon_inputs(ctx, conn, index, temp0[1])
+    cap = shed_capacity(ctx.identification.model, h.x0, h.forecast, h.envelope, h.prices,
+                        window, ctx.settings, building_code=building.code,
+                        commune_code=commune_code)
+    warnings = tuple(CapacityWarning(n.code, n.fr, n.en) for n in [*ctx.notes, *h.notes])
+    provenance = {**ctx.provenance(), **h.price_provenance, "forecast": h.forecast_source,
                   "planned_from_utc": at.isoformat(), "rebound_hours": REBOUND_H,
                   "start_temp_c": temp0[1]}
     return dataclasses.replace(cap, method="model", confidence=MODEL_CONFIDENCE,

@@ -118,12 +118,14 @@ def _finite(x: float | None) -> float | None:
 # -- the building's own schedule on the same model ----------------------------------------------
 
 def schedule_run(ctx: Context, forecast: pd.DataFrame, temp0_c: float,
-                 index: pd.DatetimeIndex) -> pd.DataFrame:
+                 envelope: pd.DataFrame) -> pd.DataFrame:
     """The schedule (19 / 16 / 8 °C from the calendar, what the building does without the
-    controller) simulated on the identified model: temp_c at each step start, power_w."""
+    controller) simulated on the identified model over ``envelope``'s index: temp_c at each
+    step start, power_w."""
+    index = envelope.index
     weather = pd.concat([forecast, forecast.iloc[[-1]].set_axis([index[-1] + STEP])])
     model = ctx.identification.model
-    occupied = set(index[comfort_envelope(ctx.building, index)["occupied"].to_numpy(bool)])
+    occupied = set(index[envelope["occupied"].to_numpy(bool)])
     # The same unmetered gains as the plan's, so the comparison is like for like.
     sim = RCSimulator(ctx.building.code, [SimZone(ctx.sources.zone_code, model,
                                                   ctx.settings.max_power_w,
@@ -142,9 +144,11 @@ def schedule_run(ctx: Context, forecast: pd.DataFrame, temp0_c: float,
 # -- the use case -------------------------------------------------------------------------------
 
 def prepare(store: Store, building_code: str, zone_code: str | None, at: pd.Timestamp | None,
-            options: PlanOptions) -> tuple[Context, pd.Timestamp]:
+            options: PlanOptions, *,
+            not_after: pd.Timestamp | None = None) -> tuple[Context, pd.Timestamp]:
     """Sources, history and the identified model for a plan (or a run) starting at ``at``
-    (default: the last zone temperature reading, on the 15-min grid)."""
+    (default: the last zone temperature reading, on the 15-min grid, or ``not_after`` when
+    that reading is later)."""
     with store.engine.connect() as conn:
         building = find_building(conn, building_code)
         src, notes = resolve_sources(conn, building, zone_code, options.heating_series)
@@ -153,7 +157,7 @@ def prepare(store: Store, building_code: str, zone_code: str | None, at: pd.Time
             if last is None:
                 raise NoZoneTemperatureError(err_text(building_code, src.zone_code,
                                                   f"sensor {src.temp_key!r} has no reading"))
-            at = last.floor(STEP)
+            at = last if not_after is None else min(last, pd.Timestamp(not_after))
         at = pd.Timestamp(at).tz_convert("UTC").floor(STEP)
         history = load_history(conn, src, at, options.days)
     # The calendar's occupancy lets identification separate people and lighting from the
@@ -280,19 +284,41 @@ def discomfort_kh(temps: np.ndarray, t_min: np.ndarray, occupied: np.ndarray) ->
     return float((np.clip(t_min - temps, 0.0, None)[occupied]).sum() * STEP_H)
 
 
+@dataclass
+class Horizon:
+    """What a plan over ``index`` rests on besides the model: forecast (with the internal
+    gains), prices, comfort envelope, the initial state, and where they came from."""
+
+    forecast: pd.DataFrame
+    prices: pd.DataFrame
+    envelope: pd.DataFrame
+    x0: np.ndarray
+    forecast_source: str
+    price_provenance: dict
+    notes: list[Note]
+
+
+def horizon_inputs(ctx: Context, conn: Connection, index: pd.DatetimeIndex,
+                   temp0_c: float) -> Horizon:
+    forecast, fsource, notes = weather_forecast(conn, ctx.sources, ctx.history, index)
+    prices, pprov, pnotes = price_frame(conn, index, ctx.options, ctx.settings.max_power_w)
+    model = ctx.identification.model
+    envelope = comfort_envelope(ctx.building, index)
+    forecast = with_internal_gains(forecast, model, envelope)
+    x0 = model.initial_state(temp0_c, float(forecast["temp_out_c"].iloc[0]))
+    return Horizon(forecast, prices, envelope, x0, fsource, pprov, notes + pnotes)
+
+
 def plan_zone(ctx: Context, conn: Connection, at: pd.Timestamp, temp0: tuple[pd.Timestamp, float],
               hours: int) -> tuple[Plan, pd.DataFrame, dict, str, list[Note]]:
     """One plan from ``at`` over ``hours``: the plan, its per-step frame (with the schedule's
     run), the price provenance, the forecast source and its notes."""
     n = int(hours * 3600 // STEP_S)
     index = pd.date_range(at, periods=n, freq=STEP)
-    forecast, fsource, notes = weather_forecast(conn, ctx.sources, ctx.history, index)
-    prices, pprov, pnotes = price_frame(conn, index, ctx.options, ctx.settings.max_power_w)
-    envelope = comfort_envelope(ctx.building, index)
-    forecast = with_internal_gains(forecast, ctx.identification.model, envelope)
-    x0 = ctx.identification.model.initial_state(temp0[1], float(forecast["temp_out_c"].iloc[0]))
-    p = plan(ctx.identification.model, x0, forecast, envelope, prices, ctx.settings)
-    sched = schedule_run(ctx, forecast, temp0[1], index)
+    h = horizon_inputs(ctx, conn, index, temp0[1])
+    forecast, prices, envelope = h.forecast, h.prices, h.envelope
+    p = plan(ctx.identification.model, h.x0, forecast, envelope, prices, ctx.settings)
+    sched = schedule_run(ctx, forecast, temp0[1], envelope)
     steps = pd.DataFrame({
         "temp_plan_c": p.steps["temp_c"], "power_plan_w": p.steps["power_w"],
         "temp_schedule_c": sched["temp_c"], "power_schedule_w": sched["power_w"],
@@ -304,7 +330,7 @@ def plan_zone(ctx: Context, conn: Connection, at: pd.Timestamp, temp0: tuple[pd.
         "red": (prices["tempo_color"] == "ROUGE") & (prices["tariff_label"] != ""),
         "shed": np.isfinite(prices["max_power_w"].to_numpy(float)),
     }, index=index)
-    return p, steps, pprov, fsource, notes + pnotes
+    return p, steps, h.price_provenance, h.forecast_source, h.notes
 
 
 def make_plan(store: Store, building_code: str, zone_code: str | None = None, *,
