@@ -1,6 +1,7 @@
-"""The FastAPI application of `sobriete serve`. Today: the health endpoint and the published
-OpenAPI document; the portfolio, readings, findings, plans and flexibility endpoints come with
-access control (issue 6), never before it."""
+"""The FastAPI application of `sobriete serve`: ``/health``, the API under ``/api/v1`` (one
+router per resource family, ``api.routes``), the dashboard (``api.web``) and the audit of
+every write: each unsafe request, allowed or refused, leaves one ``audit_log`` row with who
+asked, what, and the answer's status."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ import time
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from sobriete.api import problems
+from sobriete.api import problems, web
+from sobriete.api.deps import UNSAFE, client_address
+from sobriete.api.routes import routers
 from sobriete.api.settings import ServiceSettings
+from sobriete.services.audit import record_write
 from sobriete.services.store import Store, open_store
 from sobriete.services.store.engine import schema_state
 
@@ -39,6 +43,7 @@ def create_app(settings: ServiceSettings, store: Store | None = None) -> FastAPI
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.store = store or open_store(settings.db_url)
+        app.state.settings = settings
         log.info("store opened", extra={"dialect": app.state.store.dialect})
         yield
         if store is None:
@@ -46,7 +51,24 @@ def create_app(settings: ServiceSettings, store: Store | None = None) -> FastAPI
 
     app = FastAPI(title="sobriete", version=version("sobriete"), lifespan=lifespan,
                   description="Énergie des bâtiments publics des communes — API.")
+    app.state.settings = settings
     problems.install(app)
+    for r in routers():
+        app.include_router(r, prefix="/api/v1")
+    web.install(app)
+
+    @app.middleware("http")
+    async def audit_writes(request: Request, call_next):
+        response = await call_next(request)
+        if request.method in UNSAFE:
+            who = getattr(request.state, "principal", None)
+            try:
+                record_write(app.state.store, who, request.method, request.url.path,
+                             response.status_code, client_address(request))
+            except SQLAlchemyError as exc:  # the answer is given; say loudly it is unaudited
+                log.error("audit log write failed", extra={"error": str(exc),
+                                                          "path": request.url.path})
+        return response
 
     @app.get("/health", response_model=Health, tags=["service"],
              summary="État du service et de sa base / service and database state")

@@ -24,9 +24,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(_req: Request, exc: HTTPException) -> JSONResponse:
-        titles = {404: "Not found", 405: "Method not allowed"}
-        return problem(exc.status_code, f"http-{exc.status_code}",
+        titles = {401: "Authentication required", 403: "Forbidden", 404: "Not found",
+                  405: "Method not allowed", 409: "Conflict", 429: "Too many requests"}
+        resp = problem(exc.status_code, f"http-{exc.status_code}",
                        titles.get(exc.status_code, "HTTP error"), str(exc.detail))
+        for k, v in (exc.headers or {}).items():  # WWW-Authenticate, Retry-After
+            resp.headers[k] = v
+        return resp
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_req: Request, exc: RequestValidationError) -> JSONResponse:

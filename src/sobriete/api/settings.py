@@ -22,6 +22,27 @@ class ServiceSettings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     log_level: str = Field("info", pattern="^(debug|info|warning|error)$")
     lang: str = Field("fr", pattern="^(fr|en)$", description="default language of messages")
+    # sessions and logins
+    cookie_secure: bool = Field(True, description="session cookie only over HTTPS (browsers "
+                                "accept it on http://127.0.0.1 and localhost)")
+    session_hours: float = Field(12, gt=0, le=24 * 30)
+    login_max_failures: int = Field(5, ge=1, description="failed logins per login within "
+                                    "login_window_s before refusing (per address: 4 times it)")
+    login_window_s: int = Field(900, ge=1)
+    public_url: str = Field("http://127.0.0.1:8000", description="address written in e-mails")
+    # e-mail alerts (no smtp_host: alerts are not sent, the dashboard still lists them)
+    smtp_host: str | None = None
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_starttls: bool = False
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "sobriete@localhost"
+    # scheduler of `sobriete serve` (local time of the metropolis)
+    scheduler: bool = Field(True, description="run the daily jobs inside `sobriete serve`")
+    timezone: str = "Europe/Paris"
+    daily_analysis_at: str = Field("05:30", pattern=r"^\d\d:\d\d$")
+    digest_at: str = Field("07:30", pattern=r"^\d\d:\d\d$")
+    ingest_dir: str | None = Field(None, description="folder watched for meter files to import")
 
 
 def load_settings(path: Path | None = None, **overrides) -> ServiceSettings:

@@ -175,6 +175,8 @@ class Building(_Model):
     zones: tuple[Zone, ...] = ()
     weather_station: str | None = Field(
         None, min_length=1, description="key of the weather series used for this building")
+    latitude: float | None = Field(None, ge=-90, le=90, description="WGS84 [°]")
+    longitude: float | None = Field(None, ge=-180, le=180, description="WGS84 [°]")
 
     @field_validator("climate_zone")
     @classmethod
@@ -182,6 +184,12 @@ class Building(_Model):
         if v not in CLIMATE_ZONES:
             raise ValueError(f"climate_zone must be one of {CLIMATE_ZONES}, got {v!r}")
         return v
+
+    @model_validator(mode="after")
+    def _both_coordinates(self) -> Building:
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("latitude and longitude go together: give both or neither")
+        return self
 
     def occupancy(self) -> OccupancyCalendar:
         return self.calendar or default_calendar(self.activity)

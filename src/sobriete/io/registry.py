@@ -34,6 +34,8 @@ sensor_code, sensor_kind         temperature, setpoint, occupancy (température,
                                  occupation)
 weather_station                  key of the weather series for this building's models
                                  (e.g. ``07149-paris-orly``, ``bedford``); empty: none
+latitude, longitude              WGS84 decimal degrees, for the portfolio map (both or
+                                 neither)
 =====================  ========  ==========================================================
 
 Building attributes (weather_station included) may be given on any row of the building and
@@ -59,7 +61,7 @@ REQUIRED = ("portfolio_code", "territory_code", "commune_insee", "site_code",
 OPTIONAL = ("portfolio_name", "territory_name", "commune_name", "site_name", "activity",
             "floor_area_m2", "heating_system", "climate_zone", "school_zone", "meter_code",
             "meter_kind", "meter_step_min", "subscribed_power_kva", "zone_code", "zone_name",
-            "sensor_code", "sensor_kind", "weather_station")
+            "sensor_code", "sensor_kind", "weather_station", "latitude", "longitude")
 
 ACTIVITY_LABELS = {
     "ecole": "school", "ecole maternelle": "school", "ecole elementaire": "school",
@@ -84,7 +86,8 @@ METER_LABELS = {"electricite": "electricity", "elec": "electricity", "gaz": "gas
 SENSOR_LABELS = {"temperature": "temperature", "consigne": "setpoint",
                  "occupation": "occupancy", "presence": "occupancy"}
 _BUILDING_ATTRS = ("building_name", "activity", "floor_area_m2", "heating_system",
-                   "climate_zone", "school_zone", "site_code", "weather_station")
+                   "climate_zone", "school_zone", "site_code", "weather_station", "latitude",
+                   "longitude")
 
 
 def read_registry(path: str | Path | bytes, *, name: str | None = None) -> P.Portfolio:
@@ -263,10 +266,13 @@ def _building_model(b: dict, label: str) -> P.Building:
         {"code": "building_code", "name": "building_name", "activity": "activity",
          "floor_area_m2": "floor_area_m2", "heating_system": "heating_system",
          "climate_zone": "climate_zone", "calendar": "school_zone",
-         "weather_station": "weather_station"},
+         "weather_station": "weather_station", "latitude": "latitude",
+         "longitude": "longitude"},
         code=r["building_code"], name=r["building_name"], activity=activity,
         floor_area_m2=_num(r["floor_area_m2"], label, line, "floor_area_m2"),
         heating_system=_label(r["heating_system"] or "unknown", HEATING_LABELS),
         climate_zone=(r["climate_zone"] or "H1").upper(), calendar=calendar,
         meters=tuple(m for m, _ in b["meters"].values()), zones=zones,
-        weather_station=r["weather_station"] or None)
+        weather_station=r["weather_station"] or None,
+        latitude=_num(r["latitude"], label, line, "latitude"),
+        longitude=_num(r["longitude"], label, line, "longitude"))

@@ -44,6 +44,14 @@ class LoginTakenError(AccessError):
     """An account already has this login."""
 
 
+class TooManyAttemptsError(AccessError):
+    """Too many failed logins for this login or from this address: wait ``retry_after_s``."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"too many failed logins; try again in {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
 class UnknownAccountError(AccessError):
     """No account of that id (or login)."""
 
@@ -96,7 +104,7 @@ def create_account(store: Store, login: str, password: str | None, display_name:
 
 
 def authenticate(store: Store, login: str, password: str, *,
-                 hasher: PasswordHasher | None = None) -> Principal:
+                 hasher: PasswordHasher | None = None, client: str | None = None) -> Principal:
     """The principal of ``login`` if ``password`` is its password, else AuthenticationError."""
     hasher = hasher or _DEFAULT_HASHER
     dummy = _dummy_hash(hasher)  # made before the look-up: the first miss is not slower
@@ -115,7 +123,7 @@ def authenticate(store: Store, login: str, password: str, *,
             ok = False
         ok = ok and acc.active
     with store.engine.begin() as conn:
-        Q.record_attempt(conn, login, _now(), ok)
+        Q.record_attempt(conn, login, _now(), ok, client)
         if not ok:
             principal = None
         else:
@@ -125,6 +133,20 @@ def authenticate(store: Store, login: str, password: str, *,
     if principal is None:
         raise AuthenticationError(FAILED_LOGIN)
     return principal
+
+
+def check_login_rate(store: Store, login: str, client: str | None, *, max_failures: int = 5,
+                     window_s: float = 900) -> None:
+    """``TooManyAttemptsError`` when ``login``, or the ``client`` address, has had
+    ``max_failures`` failed attempts within the last ``window_s`` seconds. Checked before the
+    password is, so that guessing stops even on a right guess."""
+    since = _now() - timedelta(seconds=window_s)
+    with store.engine.connect() as conn:
+        by_login = Q.failures_since(conn, since, login=login)
+        by_client = Q.failures_since(conn, since, client=client) if client else 0
+    # an address may try several logins (a shared town-hall network): a looser bound
+    if by_login >= max_failures or by_client >= 4 * max_failures:
+        raise TooManyAttemptsError(int(window_s))
 
 
 def issue_token(store: Store, account_id: int, label: str,

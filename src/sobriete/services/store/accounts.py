@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from sobriete.services.store import schema as S
 
@@ -95,8 +95,18 @@ def remove_grant(conn: Connection, account_id: int, role: str, level: str, code:
     return res.rowcount > 0
 
 
-def record_attempt(conn: Connection, login: str, at: datetime, ok: bool) -> None:
-    conn.execute(insert(S.login_attempt).values(login=login, at=at, ok=ok))
+def record_attempt(conn: Connection, login: str, at: datetime, ok: bool,
+                   client: str | None = None) -> None:
+    conn.execute(insert(S.login_attempt).values(login=login, at=at, ok=ok, client=client))
+
+
+def failures_since(conn: Connection, since: datetime, *, login: str | None = None,
+                   client: str | None = None) -> int:
+    """Failed attempts since ``since`` for a login, or from a client address."""
+    a = S.login_attempt.c
+    q = select(func.count()).where(a.at >= since, a.ok.is_(False))
+    q = q.where(a.login == login) if login is not None else q.where(a.client == client)
+    return int(conn.execute(q).scalar_one())
 
 
 def insert_token(conn: Connection, account_id: int, token_hash: str, label: str,

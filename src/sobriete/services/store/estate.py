@@ -71,6 +71,8 @@ def _save_building(conn: Connection, site_id: int, b: Building, n: EstateCounts)
         "climate_zone": b.climate_zone,
         "calendar_json": b.calendar.model_dump_json() if b.calendar else None,
         "weather_station": b.weather_station,
+        "latitude": b.latitude,
+        "longitude": b.longitude,
     }
     bid = _upsert(conn, S.building, {"code": b.code}, values, n)
     for m in b.meters:
@@ -124,6 +126,7 @@ def load_portfolio(conn: Connection) -> Portfolio | None:
             climate_zone=r["climate_zone"],
             calendar=OccupancyCalendar.model_validate_json(cal) if cal else None,
             weather_station=r["weather_station"],
+            latitude=r["latitude"], longitude=r["longitude"],
             meters=meters,
             zones=tuple(Zone(code=k, sensors=tuple(v)) for k, v in sorted(zones.items())),
         )

@@ -97,6 +97,8 @@ building = Table(
     Column("climate_zone", String(4), nullable=False),
     Column("calendar_json", Text),
     Column("weather_station", String(128)),  # key of the weather series for this building
+    Column("latitude", Float),  # WGS84, for the portfolio map (migration 0008)
+    Column("longitude", Float),
 )
 # One row per measured channel: a meter, a zone sensor, or one quantity of a weather station.
 series = Table(
@@ -408,6 +410,7 @@ account = Table(
     Column("oidc_subject", String(255), unique=True),
     Column("active", Boolean, nullable=False),
     Column("created_at", _tz(), nullable=False),
+    Column("email", String(320)),  # where alerts go (migration 0008); None: no e-mail
 )
 account_grant = Table(
     "account_grant", metadata,
@@ -436,4 +439,40 @@ login_attempt = Table(
     Column("login", String(200), nullable=False, index=True),
     Column("at", _tz(), nullable=False),
     Column("ok", Boolean, nullable=False),
+    Column("client", String(64)),  # remote address, for rate limiting (migration 0008)
+)
+
+# -- the service (migration 0008) ------------------------------------------------------------
+# Every write through the API or the dashboard, allowed or refused, leaves one row here.
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", _tz(), nullable=False, index=True),
+    Column("account_id", Integer),  # None: not authenticated
+    Column("login", String(200)),
+    Column("method", String(8), nullable=False),
+    Column("path", String(500), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("client", String(64)),
+    Column("detail_json", Text),
+)
+# What an account wants to be told, and how: immediate e-mail, the daily digest, or nothing.
+alert_preference = Table(
+    "alert_preference", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", ForeignKey("account.id"), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),  # finding | comfort | flex_event | data_outage
+    Column("mode", String(16), nullable=False),  # immediate | digest | off
+    UniqueConstraint("account_id", "kind", name="uq_alert_preference_account_kind"),
+)
+# One row per alert sent (or put in a digest) to one account: re-running never re-sends.
+alert_sent = Table(
+    "alert_sent", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", ForeignKey("account.id"), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("event_key", String(300), nullable=False),
+    Column("sent_at", _tz(), nullable=False),
+    Column("channel", String(16), nullable=False),  # immediate | digest
+    UniqueConstraint("account_id", "kind", "event_key", name="uq_alert_sent_event"),
 )
