@@ -29,6 +29,13 @@ CSRF_FIELD = "csrf_token"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
+class ScopeDenied(HTTPException):
+    """Refused by scope: problem type ``out-of-scope`` (404: not visible; 403: visible, not
+    allowed), told apart from a resource that is merely absent (``http-404``)."""
+
+    kind = "out-of-scope"
+
+
 def get_store(request: Request) -> Store:
     return request.app.state.store
 
@@ -101,10 +108,10 @@ def authorize(request: Request, who: Principal, action: Action | str,
         ref = building_ref(conn, building_code)
     if ref is None or not any(can(who, a, ref.commune_code, ref.territory_code)
                               for a in (Action.READ, Action.FLEX_READ)):
-        raise HTTPException(404, f"no building {building_code!r} (or not in your scope)")
+        raise ScopeDenied(404, f"no building {building_code!r} (or not in your scope)")
     if not can(who, action, ref.commune_code, ref.territory_code):
-        raise HTTPException(403, f"{who.login!r} may not {Action(action).value} building "
-                                 f"{building_code!r} (commune {ref.commune_code})")
+        raise ScopeDenied(403, f"{who.login!r} may not {Action(action).value} building "
+                               f"{building_code!r} (commune {ref.commune_code})")
     return ref
 
 

@@ -26,7 +26,7 @@ def install(app: FastAPI) -> None:
     async def _http(_req: Request, exc: HTTPException) -> JSONResponse:
         titles = {401: "Authentication required", 403: "Forbidden", 404: "Not found",
                   405: "Method not allowed", 409: "Conflict", 429: "Too many requests"}
-        resp = problem(exc.status_code, f"http-{exc.status_code}",
+        resp = problem(exc.status_code, getattr(exc, "kind", f"http-{exc.status_code}"),
                        titles.get(exc.status_code, "HTTP error"), str(exc.detail))
         for k, v in (exc.headers or {}).items():  # WWW-Authenticate, Retry-After
             resp.headers[k] = v

@@ -9,7 +9,7 @@ from importlib import import_module
 from fastapi import APIRouter
 
 MODULES = ("session", "accounts", "estate", "readings", "findings", "measure", "control",
-           "flex", "footprint", "reports", "alerts")
+           "flex", "footprint", "reports", "alerts", "jobs")
 
 
 def routers() -> list[APIRouter]:
