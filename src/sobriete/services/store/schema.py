@@ -476,3 +476,24 @@ alert_sent = Table(
     Column("channel", String(16), nullable=False),  # immediate | digest
     UniqueConstraint("account_id", "kind", "event_key", name="uq_alert_sent_event"),
 )
+# The status of each building on the portfolio page, computed by the daily analysis (not per
+# request: 5,000 buildings' readings are too many to sum at each page view).
+building_status = Table(
+    "building_status", metadata,
+    Column("building_id", ForeignKey("building.id"), primary_key=True, autoincrement=False),
+    Column("computed_at", _tz(), nullable=False),
+    Column("period_start", _tz()),
+    Column("period_end", _tz()),
+    Column("energy_kwh", Float),
+    Column("kwh_per_m2", Float),
+    Column("degree_days", Float),
+    Column("kwh_per_m2_per_dd", Float),
+    Column("trend_pct", Float),  # last 12 months against the baseline (or N-1), in %
+    Column("trend_basis", String(32)),  # baseline | previous_year | none
+    Column("open_findings", Integer, nullable=False, default=0),
+    Column("tertiaire_status", String(32)),  # on_track | late | no_reference | unknown
+    Column("tertiaire_gap_pct", Float),
+    Column("data_coverage_pct", Float),
+    Column("status", String(16), nullable=False),  # ok | watch | alert | no_data
+    Column("detail_json", Text),  # provenance: series, model, warnings
+)
