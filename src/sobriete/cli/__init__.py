@@ -64,6 +64,7 @@ from sobriete.cli.ingest import ingest  # noqa: E402
 
 main.add_command(ingest)
 from sobriete.cli import (  # noqa: E402,F401  (each module registers its commands on `main`)
+    account,  # `account create | grant | token | deactivate | list`
     actions,  # `actions`
     control,  # `control simulate | run`
     diagnose,  # `diagnose`

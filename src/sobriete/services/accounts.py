@@ -212,3 +212,42 @@ def principal_for_account(store: Store, account_id: int) -> Principal:
         if acc is None:
             raise UnknownAccountError(f"no account of id {account_id}")
         return _principal(conn, acc.id, acc.login)
+
+
+def list_accounts(store: Store) -> list[tuple[Q.AccountRow, Principal]]:
+    """Every account with its grants (administration)."""
+    with store.engine.connect() as conn:
+        return [(a, _principal(conn, a.id, a.login)) for a in Q.list_accounts(conn)]
+
+
+def set_active(store: Store, account_id: int, active: bool) -> None:
+    """Deactivate (or reactivate) an account. Deactivating also revokes its tokens, so that
+    an open session ends at once rather than at its expiry."""
+    with store.engine.begin() as conn:
+        if not Q.update_account(conn, account_id, active=active):
+            raise UnknownAccountError(f"no account of id {account_id}")
+        if not active:
+            Q.revoke_all_tokens(conn, account_id, _now())
+
+
+def set_email(store: Store, account_id: int, email: str | None) -> None:
+    if email is not None and ("@" not in email or email.strip() != email or len(email) > 320):
+        raise AccessError(f"not an e-mail address: {email!r}")
+    with store.engine.begin() as conn:
+        if not Q.update_account(conn, account_id, email=email):
+            raise UnknownAccountError(f"no account of id {account_id}")
+
+
+def tokens(store: Store, account_id: int) -> list[Q.TokenRow]:
+    """The account's tokens (never their value: only the hash is kept)."""
+    with store.engine.connect() as conn:
+        return Q.tokens_of(conn, account_id)
+
+
+def revoke_token_id(store: Store, account_id: int, token_id: int) -> bool:
+    """Revoke one of the account's own tokens by id; False when it is not theirs, unknown or
+    already revoked."""
+    with store.engine.begin() as conn:
+        if not any(t.id == token_id for t in Q.tokens_of(conn, account_id)):
+            return False
+        return Q.revoke_token(conn, token_id, _now())

@@ -20,6 +20,7 @@ class AccountRow:
     oidc_subject: str | None
     active: bool
     created_at: datetime
+    email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class TokenRow:
 
 def _account(r) -> AccountRow:
     return AccountRow(r["id"], r["login"], r["display_name"], r["password_hash"],
-                      r["oidc_subject"], bool(r["active"]), r["created_at"])
+                      r["oidc_subject"], bool(r["active"]), r["created_at"], r["email"])
 
 
 def login_exists(conn: Connection, login: str) -> bool:
@@ -137,3 +138,30 @@ def revoke_token(conn: Connection, token_id: int, at: datetime) -> bool:
     res = conn.execute(update(S.api_token).where(t.id == token_id, t.revoked_at.is_(None))
                        .values(revoked_at=at))
     return res.rowcount > 0
+
+
+def list_accounts(conn: Connection) -> list[AccountRow]:
+    return [_account(r) for r in conn.execute(
+        select(S.account).order_by(S.account.c.login)).mappings()]
+
+
+def update_account(conn: Connection, account_id: int, **values) -> bool:
+    """Set ``active``, ``email`` or ``display_name``; False when no such account."""
+    res = conn.execute(update(S.account).where(S.account.c.id == account_id).values(**values))
+    return res.rowcount > 0
+
+
+def tokens_of(conn: Connection, account_id: int) -> list[TokenRow]:
+    t = S.api_token.c
+    rows = conn.execute(select(t.id, t.account_id, t.label, t.created_at, t.expires_at,
+                               t.revoked_at, t.last_used_at)
+                        .where(t.account_id == account_id).order_by(t.id)).mappings()
+    return [TokenRow(r["id"], r["account_id"], r["label"], r["created_at"], r["expires_at"],
+                     r["revoked_at"], r["last_used_at"]) for r in rows]
+
+
+def revoke_all_tokens(conn: Connection, account_id: int, at: datetime) -> int:
+    t = S.api_token.c
+    return conn.execute(update(S.api_token).where(t.account_id == account_id,
+                                                  t.revoked_at.is_(None))
+                        .values(revoked_at=at)).rowcount
