@@ -18,8 +18,10 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@ $(VENV)/.run-installed
 
+# `make demo SERVE=0`: the analysis and its files only, without serving the dashboard.
+SERVE ?= 1
 demo: $(VENV)/.run-installed
-	$(BIN)/sobriete demo --out $(DEMO_OUT)
+	$(BIN)/sobriete demo --out $(DEMO_OUT) $(if $(filter 0 no,$(SERVE)),--no-serve,--serve)
 
 # The dashboard tests drive Debian's Chromium (installed here when missing, as root).
 chromium:

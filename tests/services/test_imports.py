@@ -84,14 +84,14 @@ def test_cli_rejects_bad_file_with_exit_code_2(tmp_path):
 def test_demo_runs_twice_and_second_run_adds_nothing(tmp_path):
     out = tmp_path / "demo"
     runner = CliRunner()
-    first = runner.invoke(main, ["demo", "--out", str(out)])
+    first = runner.invoke(main, ["demo", "--no-serve", "--out", str(out)])
     assert first.exit_code == 0, first.output
     html = (out / "synthese.html").read_text(encoding="utf-8")
     assert "Bâtiment universitaire b0" in html and "data:image/png;base64," in html
     # The heating planner's part, on the simulated school, labelled as such.
     assert "Pilotage (école simulée" in first.output and "Préchauffage" in first.output
     assert (out / "plan_ecole_simulee.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    second = runner.invoke(main, ["--lang", "en", "demo", "--out", str(out)])
+    second = runner.invoke(main, ["--lang", "en", "demo", "--no-serve", "--out", str(out)])
     assert second.exit_code == 0, second.output
     store = open_store(f"sqlite:///{out / 'sobriete-demo.sqlite'}")
     with store.engine.connect() as c:

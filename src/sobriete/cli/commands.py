@@ -28,10 +28,15 @@ def _progress() -> Progress:
 @main.command()
 @click.option("--out", type=click.Path(path_type=Path), default=Path("build/demo"),
               show_default=True, help="Dossier de sortie (base SQLite, synthèse HTML).")
+@click.option("--serve/--no-serve", default=True, show_default=True,
+              help="Ouvrir ensuite le tableau de bord sur 127.0.0.1 (Ctrl+C pour arrêter).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port du tableau de bord (0 ou occupé : un port libre).")
 @_db_option
 @click.pass_context
-def demo(ctx: click.Context, out: Path, db_url: str | None) -> None:
-    """Importe les données réelles fournies, les contrôle et écrit une synthèse HTML."""
+def demo(ctx: click.Context, out: Path, serve: bool, port: int, db_url: str | None) -> None:
+    """Importe les données réelles fournies, les analyse, écrit une synthèse HTML et un rapport
+    mensuel, puis ouvre le tableau de bord (sauf --no-serve)."""
     from sobriete.cli.actions import print_demo, tertiaire_line
     from sobriete.services.demo import ANALYSIS_STAGES, demo_steps, run_demo
 
@@ -66,6 +71,46 @@ def demo(ctx: click.Context, out: Path, db_url: str | None) -> None:
     _print_footprint(result.store, lang, last=result.jobs_measured)
     console.print(("Synthèse écrite : " if fr else "Summary written: ")
                   + f"[bold]{result.summary.path.resolve()}[/]")
+    if serve:
+        _serve_demo(result.store, port, lang)
+
+
+def _free_port(port: int) -> int:
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve_demo(store, port: int, lang: str) -> None:
+    """The dashboard on the demo's store, loopback only, with a demo admin whose fresh
+    password is printed here (plain http on 127.0.0.1: the session cookie is not marked
+    Secure, which a browser would refuse to send back over http elsewhere)."""
+    import uvicorn
+
+    from sobriete.api.app import create_app
+    from sobriete.api.logs import configure
+    from sobriete.api.settings import ServiceSettings
+    from sobriete.services.demo import demo_account
+
+    login, password = demo_account(store)
+    port = _free_port(port)
+    settings = ServiceSettings(db_url=str(store.engine.url.render_as_string(
+        hide_password=False)), port=port, cookie_secure=False, scheduler=False,
+        public_url=f"http://127.0.0.1:{port}", log_level="warning")
+    fr = lang == "fr"
+    console.print(("[bold green]Tableau de bord[/] : " if fr else "[bold green]Dashboard[/]: ")
+                  + f"[bold]http://127.0.0.1:{port}/[/]  "
+                  + (f"identifiant [bold]{login}[/], mot de passe [bold]{password}[/]  "
+                     "(Ctrl+C pour arrêter ; `make demo SERVE=0` pour ne pas servir)" if fr else
+                     f"login [bold]{login}[/], password [bold]{password}[/]  "
+                     "(Ctrl+C to stop; `make demo SERVE=0` not to serve)"))
+    uvicorn.run(create_app(settings, store=store), host="127.0.0.1", port=port,
+                log_config=configure(settings.log_level))
 
 
 def _print_buildings(buildings, lang: str) -> None:

@@ -251,3 +251,15 @@ def revoke_token_id(store: Store, account_id: int, token_id: int) -> bool:
         if not any(t.id == token_id for t in Q.tokens_of(conn, account_id)):
             return False
         return Q.revoke_token(conn, token_id, _now())
+
+
+def set_password(store: Store, account_id: int, password: str, *,
+                 hasher: PasswordHasher | None = None) -> None:
+    hasher = hasher or _DEFAULT_HASHER
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise WeakPasswordError(
+            f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    with store.engine.begin() as conn:
+        if Q.account_by_id(conn, account_id) is None:
+            raise UnknownAccountError(f"no account of id {account_id}")
+        Q.set_password_hash(conn, account_id, hasher.hash(password))

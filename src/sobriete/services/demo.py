@@ -5,6 +5,7 @@ Re-running it is harmless: every import is idempotent, so a second run reports 0
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -14,8 +15,10 @@ from pathlib import Path
 import pandas as pd
 
 from sobriete.advice import ActionType, rank
+from sobriete.domain.access import Grant, Role, Scope, ScopeLevel
 from sobriete.reporting.control_plots import plan_png
 from sobriete.services import control_demo
+from sobriete.services.accounts import create_account, list_accounts, set_active, set_password
 from sobriete.services.actions_run import (
     RecommendOutcome,
     mark_action,
@@ -188,3 +191,20 @@ def _demo_action(store: Store, advice: RecommendOutcome) -> TrackedAction | None
     mark_action(store, best.building_code, best.action_code, done_date=DEMO_DONE,
                 note=DEMO_NOTE)
     return measure_realised(store, best.building_code, best.action_code, until=DEMO_UNTIL)
+
+
+DEMO_LOGIN = "demo"
+
+
+def demo_account(store: Store) -> tuple[str, str]:
+    """The demo's admin account with a fresh random password (printed once by `make demo`; a
+    re-run replaces it, so no password is ever written in the repository)."""
+    password = secrets.token_urlsafe(12)
+    for acc, _p in list_accounts(store):
+        if acc.login == DEMO_LOGIN:
+            set_password(store, acc.id, password)
+            set_active(store, acc.id, True)
+            return DEMO_LOGIN, password
+    create_account(store, DEMO_LOGIN, password, "Démonstration",
+                   [Grant(Role.ADMIN, Scope(ScopeLevel.PORTFOLIO, DEMO_PORTFOLIO[0]))])
+    return DEMO_LOGIN, password
