@@ -88,3 +88,19 @@ def plans(conn: Connection, *, building_code: str | None = None) -> list[dict]:
     if building_code is not None:
         q = q.where(control_plan.c.building_code == building_code)
     return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def decisions_between(conn: Connection, building_code: str, start: datetime | None = None,
+                      end: datetime | None = None) -> list[dict]:
+    """Decisions of one building whose step starts in [start, end), oldest first; the full
+    audit record (``record_json``) is left out: lists carry what was decided and why."""
+    d = control_decision.c
+    q = (select(d.id, d.plan_id, d.zone_code, d.time_utc, d.mode, d.dispatch, d.driver,
+                d.proposed_power_w, d.setpoint_c, d.heating_power_w, d.fallback, d.reason_fr,
+                d.reason_en, d.driver_error, d.created_at)
+         .where(d.building_code == building_code).order_by(d.time_utc, d.id))
+    if start is not None:
+        q = q.where(d.time_utc >= start)
+    if end is not None:
+        q = q.where(d.time_utc < end)
+    return [dict(r) for r in conn.execute(q).mappings()]

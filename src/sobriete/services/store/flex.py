@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, case, delete, func, insert, select, true, update
 
 from sobriete.control.flex import ShedRecord
 from sobriete.services.store import schema as S
@@ -120,3 +120,76 @@ def load_event(conn: Connection, event_id: str) -> StoredEvent | None:
             a["code"], a["capacity_kw"], a["allocated_kw"], a["shed_kwh"],
             a["discomfort_kh"], a["rebound_kwh"], a["method"], a["confidence"])
             for a in allocs))
+
+
+# -- scoped reads for the API: ``clause`` is ``services.scoped.scope_clause`` (None: all) ----
+
+def _alloc_join():
+    a, b = S.flex_allocation.c, S.building.c
+    return (S.flex_allocation.join(S.building, a.building_id == b.id)
+            .join(S.site, b.site_id == S.site.c.id)
+            .join(S.commune, S.site.c.commune_id == S.commune.c.id)
+            .join(S.territory, S.commune.c.territory_id == S.territory.c.id))
+
+
+def visible_events(conn: Connection, clause, *, start: datetime | None = None,
+                   end: datetime | None = None) -> list[dict]:
+    """Events with at least one allocation in a building ``clause`` admits (every event when
+    ``clause`` is None), newest first, with the number of allocations in all and in view,
+    and the kW and kWh asked of the buildings in view."""
+    e, a = S.flex_event.c, S.flex_allocation.c
+    seen = true() if clause is None else clause
+    j = S.flex_event.outerjoin(_alloc_join(), a.event_id == e.id)
+    q = (select(e.id, e.event_id, e.start_utc, e.end_utc, e.request_kw, e.served_kw,
+                e.unmet_kw, e.jain_before, e.jain_after, e.scope_json, e.doc_json,
+                e.created_at, e.updated_at,
+                func.count(a.id).label("n_allocations"),
+                func.coalesce(func.sum(case((seen, 1), else_=0)), 0).label("n_visible"),
+                func.coalesce(func.sum(case((seen, a.allocated_kw), else_=0.0)), 0.0)
+                .label("visible_allocated_kw"),
+                func.coalesce(func.sum(case((seen, a.shed_kwh), else_=0.0)), 0.0)
+                .label("visible_shed_kwh"))
+         .select_from(j).group_by(e.id).order_by(e.start_utc.desc(), e.event_id))
+    if clause is not None:
+        q = q.having(func.sum(case((seen, 1), else_=0)) > 0)
+    if start is not None:
+        q = q.where(e.end_utc > start)
+    if end is not None:
+        q = q.where(e.start_utc < end)
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def visible_allocations(conn: Connection, clause, event_pk: int) -> list[dict]:
+    """Allocations of one event (by its row id) in buildings ``clause`` admits, by code."""
+    a, b = S.flex_allocation.c, S.building.c
+    q = (select(b.code.label("building_code"), b.name.label("building_name"),
+                S.commune.c.code.label("commune_code"), S.commune.c.name.label("commune_name"),
+                a.capacity_kw, a.allocated_kw, a.shed_kwh, a.discomfort_kh, a.rebound_kwh,
+                a.method, a.confidence)
+         .select_from(_alloc_join()).where(a.event_id == event_pk).order_by(b.code))
+    if clause is not None:
+        q = q.where(clause)
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def electricity_meters(conn: Connection, building_codes: list[str]) -> dict[str, list[str]]:
+    """Keys of the electricity meters of each building (those a shed is settled on)."""
+    s, b = S.series.c, S.building.c
+    rows = conn.execute(
+        select(b.code, s.key).select_from(S.series.join(S.building, s.building_id == b.id))
+        .where(b.code.in_(building_codes), s.kind == "meter", s.subkind == "electricity")
+        .distinct().order_by(b.code, s.key)).all()
+    out: dict[str, list[str]] = {}
+    for code, key in rows:
+        out.setdefault(code, []).append(key)
+    return out
+
+
+def event_windows(conn: Connection, *, exclude_event: str | None = None,
+                  ) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """(start, end) of every stored event but ``exclude_event``."""
+    e = S.flex_event.c
+    q = select(e.start_utc, e.end_utc)
+    if exclude_event is not None:
+        q = q.where(e.event_id != exclude_event)
+    return [(pd.Timestamp(r[0]), pd.Timestamp(r[1])) for r in conn.execute(q)]
