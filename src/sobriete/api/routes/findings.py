@@ -1,7 +1,124 @@
-"""API routes: findings (filled by issue 6)."""
+"""API routes: diagnostic findings of the visible buildings, and dismissing or reopening one
+(a person's judgement, kept across re-runs of the diagnosis)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any, Literal
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import AwareDatetime, BaseModel
+
+from sobriete.api.deps import access, authorize, get_store, principal
+from sobriete.api.lists import ListParams, Page, list_params, paged
+from sobriete.domain.access import Action, Principal
+from sobriete.domain.findings import FindingKind
+from sobriete.services import api_estate as E
+from sobriete.services.store.findings import (
+    StoredFinding,
+    UnknownFindingError,
+    finding_building,
+    load_findings_of,
+    set_finding_status,
+)
+
+router = APIRouter(tags=["findings"])
+Who = Annotated[Principal, Depends(principal)]
+Params = Annotated[ListParams, Depends(list_params)]
+Status = Literal["open", "dismissed", "all"]
+
+
+class FindingOut(BaseModel):
+    key: str
+    building_code: str
+    kind: str
+    series_key: str
+    start: AwareDatetime
+    end: AwareDatetime
+    score: float  # detector confidence 0-1
+    confidence: str
+    detector: str
+    detector_version: str
+    kwh_per_year: float | None
+    eur_per_year: float | None
+    status: str  # open | dismissed
+    seen_last: bool  # found again by the latest diagnosis of its series
+    message_fr: str
+    message_en: str
+    actions: list[str]
+    warnings: list[str]
+    evidence: dict[str, Any]  # series, window, baseline, figures behind the finding
+    waste: dict[str, Any] | None  # kWh, EUR, CO2 with their factors and method
+
+
+class StatusIn(BaseModel):
+    status: Literal["open", "dismissed"]
+
+
+def _out(code: str, s: StoredFinding) -> FindingOut:
+    f, doc = s.finding, s.finding.to_json()
+    w = f.waste
+    return FindingOut(
+        key=s.key, building_code=code, kind=f.kind.value, series_key=f.evidence.series_key,
+        start=f.start_utc, end=f.end_utc, score=f.score, confidence=doc["confidence"],
+        detector=f.detector, detector_version=f.detector_version,
+        kwh_per_year=w.kwh_per_year.value if w else None,
+        eur_per_year=w.eur_per_year.value if w and w.eur_per_year else None,
+        status=s.status, seen_last=s.seen_last, message_fr=f.message_fr,
+        message_en=f.message_en, actions=list(f.actions), warnings=list(f.warnings),
+        evidence=doc["evidence"], waste=doc.get("waste"))
+
+
+def _list(request: Request, codes: list[str], status: Status, kind: FindingKind | None,
+          include_not_seen: bool) -> list[FindingOut]:
+    with get_store(request).engine.connect() as conn:
+        found = load_findings_of(conn, codes, status=None if status == "all" else status,
+                                 kind=kind.value if kind else None,
+                                 include_not_seen=include_not_seen)
+    return [_out(code, s) for code, s in found]
+
+
+NotSeen = Annotated[bool, Query(description="inclure ceux que le dernier diagnostic n'a pas "
+                                            "retrouvés / include findings not seen again")]
+
+
+@router.get("/findings", response_model=Page[FindingOut],
+            openapi_extra=access("read", example={"query": {"status": "all"}}),
+            summary="Anomalies des bâtiments visibles / findings of the visible buildings")
+def findings(request: Request, who: Who, params: Params,
+             building: Annotated[str | None, Query(max_length=64)] = None,
+             commune: Annotated[str | None, Query(max_length=64)] = None,
+             status: Status = "open", kind: FindingKind | None = None,
+             include_not_seen: NotSeen = False):
+    with get_store(request).engine.connect() as conn:
+        codes = E.visible_codes(conn, who, Action.READ, commune=commune)
+    if building is not None:
+        codes = [c for c in codes if c == building]
+    return paged(_list(request, codes, status, kind, include_not_seen), params, "anomalies")
+
+
+@router.get("/buildings/{building_code}/findings", response_model=Page[FindingOut],
+            openapi_extra=access("read", example={"path": {"building_code": "A"}}),
+            summary="Anomalies d'un bâtiment / findings of a building")
+def building_findings(building_code: str, request: Request, who: Who, params: Params,
+                      status: Status = "open", kind: FindingKind | None = None,
+                      include_not_seen: NotSeen = False):
+    authorize(request, who, Action.READ, building_code)
+    return paged(_list(request, [building_code], status, kind, include_not_seen), params,
+                 f"anomalies-{building_code}")
+
+
+@router.post("/findings/{key}/status", response_model=FindingOut,
+             openapi_extra=access("write", example={"path": {"key": "FINDING_KEY"},
+                                                    "body": {"status": "open"}}),
+             summary="Écarter ou rouvrir une anomalie / dismiss or reopen a finding")
+def finding_status(key: str, body: StatusIn, request: Request, who: Who) -> FindingOut:
+    store = get_store(request)
+    try:
+        with store.engine.connect() as conn:
+            full, code = finding_building(conn, key)
+    except UnknownFindingError as exc:
+        raise HTTPException(404, str(exc)) from None
+    authorize(request, who, Action.WRITE, code)
+    with store.engine.begin() as conn:
+        s = set_finding_status(conn, full, body.status)
+    return _out(code, s)

@@ -158,3 +158,16 @@ def action_history(conn: Connection, code: str, action: str) -> list[ActionEvent
          .order_by(S.tracked_action_event.c.id))
     return [ActionEvent(r["at"], r["old_status"], r["new_status"], r["done_date"], r["note"])
             for r in conn.execute(q).mappings()]
+
+
+def load_tracked_of(conn: Connection, building_codes: list[str], *,
+                    status: str | None = None) -> list[TrackedAction]:
+    """Tracked actions of the given buildings only (the caller's scope, in SQL), by building
+    then action code; optionally of one status."""
+    if not building_codes:
+        return []
+    q = (_tracked_query().where(S.building.c.code.in_(sorted(building_codes)))
+         .order_by(S.building.c.code, S.tracked_action.c.action_code))
+    if status is not None:
+        q = q.where(S.tracked_action.c.status == status)
+    return [_tracked(r) for r in conn.execute(q).mappings()]

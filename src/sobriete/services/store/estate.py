@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table, func, select
 
 from sobriete.domain.portfolio import (
     Building,
@@ -143,3 +143,28 @@ def load_portfolio(conn: Connection) -> Portfolio | None:
             for t in rows(S.territory, "portfolio_id", pf["id"])
         ),
     )
+
+
+def commune_rows(conn: Connection, where=None) -> list[dict]:
+    """Communes with their territory and number of buildings, by code; ``where``: an SQL
+    condition on commune and territory codes (the caller's scope), None for all."""
+    c, t = S.commune.c, S.territory.c
+    n = (select(S.site.c.commune_id, func.count(S.building.c.id).label("n"))
+         .select_from(S.building.join(S.site, S.building.c.site_id == S.site.c.id))
+         .group_by(S.site.c.commune_id).subquery())
+    q = (select(c.code.label("commune_code"), c.name.label("commune_name"),
+                t.code.label("territory_code"), t.name.label("territory_name"),
+                func.coalesce(n.c.n, 0).label("n_buildings"))
+         .select_from(S.commune.join(S.territory, c.territory_id == t.id)
+                      .outerjoin(n, n.c.commune_id == c.id))
+         .order_by(c.code))
+    if where is not None:
+        q = q.where(where)
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def portfolio_row(conn: Connection) -> dict | None:
+    """Code and name of the (first) portfolio."""
+    r = conn.execute(select(S.portfolio.c.code, S.portfolio.c.name)
+                     .order_by(S.portfolio.c.id)).mappings().first()
+    return None if r is None else dict(r)

@@ -141,3 +141,32 @@ def set_finding_status(conn: Connection, key: str, status: str) -> StoredFinding
     row = _find_row(conn, key)
     conn.execute(update(S.finding).where(S.finding.c.id == row["id"]).values(status=status))
     return get_finding(conn, row["key"])
+
+
+def load_findings_of(conn: Connection, building_codes: list[str], *,
+                     status: str | None = "open", kind: str | None = None,
+                     include_not_seen: bool = False) -> list[tuple[str, StoredFinding]]:
+    """(building code, finding) of the given buildings only (the caller's scope, in SQL),
+    ranked like ``load_findings``; ``status`` None: open and dismissed."""
+    if not building_codes:
+        return []
+    q = (select(S.finding, S.building.c.code.label("building_code"))
+         .join(S.building, S.building.c.id == S.finding.c.building_id)
+         .where(S.building.c.code.in_(sorted(building_codes))))
+    if status is not None:
+        q = q.where(S.finding.c.status == status)
+    if kind is not None:
+        q = q.where(S.finding.c.kind == kind)
+    if not include_not_seen:
+        q = q.where(S.finding.c.seen_last.is_(True))
+    found = [(r["building_code"], _stored(r)) for r in conn.execute(q).mappings()]
+    return sorted(found, key=lambda x: rank_key(x[1]))
+
+
+def finding_building(conn: Connection, key: str) -> tuple[str, str]:
+    """(full key, building code) of a stored finding given its key or an unambiguous prefix;
+    ``UnknownFindingError`` otherwise."""
+    row = _find_row(conn, key)
+    code = conn.execute(select(S.building.c.code).where(
+        S.building.c.id == row["building_id"])).scalar_one()
+    return row["key"], code

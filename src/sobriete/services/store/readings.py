@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.exc import DBAPIError
 
 from sobriete.domain import columns as C
@@ -277,3 +277,24 @@ def read_series(
         C.DURATION_S: rows[:, 1].astype("int64"),
         C.VALUE: rows[:, 2],
     })
+
+
+def building_series(conn: Connection, building_id: int) -> list[dict]:
+    """The meters and sensors of one building (key, quantity, kind, subkind, zone_code,
+    step_s, subscribed_power_kva), by kind then key."""
+    s = series_t.c
+    q = (select(s.key, s.quantity, s.kind, s.subkind, s.zone_code, s.step_s,
+                s.subscribed_power_kva)
+         .where(s.building_id == building_id).order_by(s.kind, s.key, s.quantity))
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def series_span(conn: Connection, key: str, quantity: str) -> tuple[int, int, int] | None:
+    """(count, first start_s, last start_s) of a stored series, None when it has no reading."""
+    sid = conn.execute(select(series_t.c.id).where(
+        series_t.c.key == key, series_t.c.quantity == quantity)).scalar_one_or_none()
+    if sid is None:
+        return None
+    r = conn.execute(select(func.count(), func.min(reading.c.start_s),
+                            func.max(reading.c.start_s)).where(reading.c.series_id == sid)).one()
+    return None if not r[0] else (int(r[0]), int(r[1]), int(r[2]))
