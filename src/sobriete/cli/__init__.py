@@ -71,5 +71,6 @@ from sobriete.cli import (  # noqa: E402,F401  (each module registers its comman
     flex,  # `flex capacity | dispatch | settle`
     mv,  # `baseline` and `savings`
     plan,  # `plan`
+    report,  # `report monthly | operat | tertiaire`
     serve,  # `serve`
 )
