@@ -181,7 +181,8 @@ def post_plan(building_code: str, body: PlanIn, request: Request,
     except UnknownBuildingError as exc:
         raise HTTPException(404, str(exc)) from None
     except (InsufficientDataError, ZoneChoiceError) as exc:
-        raise HTTPException(422, f"{exc} — données insuffisantes ou zone à préciser / "
+        detail = str(exc).replace("--zone", "zone_code")  # the CLI option, here a field
+        raise HTTPException(422, f"{detail} — données insuffisantes ou zone à préciser / "
                                  "not enough data or zone to choose") from None
     except PlanError as exc:
         raise HTTPException(422, str(exc)) from None
