@@ -202,6 +202,9 @@ def trajectory(store: Store, b: Building, *, reference_year: int | None = None,
         days = station_degree_days(conn, station, tz)
         fitted = _baseline_periods(conn, b)
         years = _years_with_data(conn, b)
+        if reference_year is not None and reference_year not in years:
+            raise TertiaireError(f"building {b.code!r}: no usable data in reference year "
+                                 f"{reference_year} (readings from {years[0]} to {years[-1]})")
         ref_year = reference_year or _choose_reference(conn, b, years, days, station,
                                                        weather, fitted)
         dju_ref = period_dju(days, date(ref_year, 1, 1), date(ref_year + 1, 1, 1), station)
