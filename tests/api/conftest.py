@@ -162,3 +162,9 @@ def api_estate_pg(estate_files, pg_server_url):
     with admin.connect() as c:
         c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def build_estate(estate_files):
+    """``build(url) -> ApiEstate``: the estate on another store (the caller closes it)."""
+    return lambda url: _build(url, estate_files)
