@@ -108,6 +108,16 @@ def test_dispatch_moves_only_buildings_with_flex_write(est, c1_event):
     r = est.client.post("/api/v1/flex/events", headers=est.auth("agg.c1"), json={
         "event_id": "EV-NEG", **WINDOW, "target_kw": -1})
     assert r.status_code == 422
+    # nothing to shed in C3 (gas heating; the school has no data in 2019): the event is
+    # stored unmet, and stays its dispatcher's to see and replace
+    for n in (1, 2):
+        r = est.client.post("/api/v1/flex/events", headers=est.auth("em.c3"), json={
+            "event_id": "EV-C3", **WEEK_BEFORE, "target_kw": 3})
+        assert r.status_code == 200 and r.json()["replaced"] is (n == 2)
+        assert r.json()["served_kw"] == 0 and r.json()["unmet_kw"] == pytest.approx(3)
+    r = est.client.get("/api/v1/flex/events/EV-C3", headers=est.auth("viewer.c3")).json()
+    assert r["complete_view"] and r["unmet_kw"] == pytest.approx(3)
+    assert {a["building_code"] for a in r["allocations"]} == {"ECOLE-SIM", "MAIRIE-C"}
 
 
 def _inject_shed(est, folder) -> None:
@@ -129,6 +139,11 @@ def test_portfolio_event_seen_in_part_and_settled_in_scope(est, c1_event, tmp_pa
     allocated = {a["building_code"]: a["allocated_kw"] for a in r.json()["allocations"]}
     # buildings with nothing to shed (gas heating, no data in the window) are not asked
     assert set(allocated) == {"A1", "A2", "B1"} and min(allocated.values()) > 0
+    # buildings with nothing to shed are stored at 0 kW (considered, not asked)
+    stored = est.client.get("/api/v1/flex/events/EV-ALL", headers=est.auth("viewer.c3")).json()
+    assert {a["building_code"]: a["allocated_kw"] for a in stored["allocations"]} == {
+        "ECOLE-SIM": 0, "MAIRIE-C": 0}
+    assert stored["n_allocations_visible"] == 2 and stored["visible_allocated_kw"] == 0
     # the aggregator of C1 sees its buildings' part, not the portfolio's figures
     ev = est.client.get("/api/v1/flex/events/EV-ALL", headers=est.auth("agg.c1")).json()
     assert not ev["complete_view"] and ev["request_kw"] is None and ev["explanation_fr"] is None
@@ -137,18 +152,18 @@ def test_portfolio_event_seen_in_part_and_settled_in_scope(est, c1_event, tmp_pa
     assert ev["signal"] == "ecowatt_red"
     full = est.client.get("/api/v1/flex/events/EV-ALL", headers=est.auth("root")).json()
     assert full["complete_view"] and full["request_kw"] == pytest.approx(15)
-    assert len(full["allocations"]) == 3
+    assert len(full["allocations"]) == 5
     r = est.client.post("/api/v1/flex/events", headers=est.auth("agg.c1"), json={
         "event_id": "EV-ALL", **WINDOW, "target_kw": 1})
     assert r.status_code == 409
     listed = est.client.get("/api/v1/flex/events", headers=est.auth("agg.c1")).json()
-    assert [e["event_id"] for e in listed["items"]] == ["EV-ALL", "EV-C1"]  # newest first
+    assert [e["event_id"] for e in listed["items"]] == ["EV-ALL", "EV-C1"]  # latest first
     assert est.client.get("/api/v1/flex/events", params=WINDOW,
                           headers=est.auth("agg.c1")).json()["total"] == 1
     r = est.client.get("/api/v1/flex/events", params={"format": "csv"},
                        headers=est.auth("root"))
     frame = pd.read_csv(io.StringIO(r.content.decode("utf-8-sig")), sep=";")
-    assert set(frame["event_id"]) == {"EV-ALL", "EV-C1"}
+    assert set(frame["event_id"]) == {"EV-ALL", "EV-C1", "EV-C3"}
 
     def settle(who):
         r = est.client.get("/api/v1/flex/events/EV-ALL/settlement", headers=est.auth(who))

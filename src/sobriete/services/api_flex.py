@@ -167,6 +167,10 @@ def _write(store: Store, who: Principal, event_id: str, view: ScopedCapacity,
                 share * c.rebound_kwh, c.method, c.confidence,
                 d.burden_before_h[code], d.burden_after_h[code]))
         replaced = Q.load_event(conn, event_id) is not None
+        # buildings in view with nothing to shed are stored at 0 kW: the event stays visible
+        # to (and replaceable by) whoever dispatched it, even when nothing could be asked
+        idle = [Q.AllocationRow(k, c.shed_kw, 0.0, 0.0, 0.0, 0.0, c.method, c.confidence)
+                for k, c in by_code.items() if k not in d.capacity_kw]
         if not dry_run:
             doc = {"explanation_fr": d.explanation_fr, "explanation_en": d.explanation_en,
                    "half_life_days": half_life_days, "fit_days": cap.fit_days,
@@ -182,7 +186,7 @@ def _write(store: Store, who: Principal, event_id: str, view: ScopedCapacity,
                 "doc": doc},
                 [Q.AllocationRow(x.building_code, x.capacity_kw, x.allocated_kw, x.shed_kwh,
                                  x.discomfort_kh, x.rebound_kwh, x.method, x.confidence)
-                 for x in allocs])
+                 for x in allocs] + idle)
     return DispatchReport(event_id, cap, d, allocs, len(history), replaced, dry_run,
                           half_life_days)
 
@@ -203,10 +207,10 @@ def settle_in_view(store: Store, who: Principal, event_id: str, *, method: str =
     the event is not visible. A meter that cannot be settled is listed with why."""
     clause = scope_clause(who, Action.FLEX_READ)
     with store.engine.connect() as conn:
-        ev = next((e for e in Q.visible_events(conn, clause) if e["event_id"] == event_id),
-                  None)
-        if ev is None:
+        found = Q.visible_events(conn, clause, event_id=event_id)
+        if not found:
             return None
+        ev = found[0]
         allocs = [x for x in Q.visible_allocations(conn, clause, ev["id"])
                   if x["allocated_kw"] > 0]
         meters = Q.electricity_meters(conn, [x["building_code"] for x in allocs])

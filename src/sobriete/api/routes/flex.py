@@ -123,8 +123,8 @@ def _event(e: dict) -> dict:
 def _visible_event(request: Request, who: Principal, event_id: str) -> dict:
     clause = scope_clause(who, Action.FLEX_READ)
     with get_store(request).engine.connect() as conn:
-        found = next((e for e in Q.visible_events(conn, clause) if e["event_id"] == event_id),
-                     None)
+        rows = Q.visible_events(conn, clause, event_id=event_id)
+        found = rows[0] if rows else None
         exists = found is not None or Q.load_event(conn, event_id) is not None
     if found is None:
         if exists:

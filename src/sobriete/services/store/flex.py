@@ -133,7 +133,7 @@ def _alloc_join():
 
 
 def visible_events(conn: Connection, clause, *, start: datetime | None = None,
-                   end: datetime | None = None) -> list[dict]:
+                   end: datetime | None = None, event_id: str | None = None) -> list[dict]:
     """Events with at least one allocation in a building ``clause`` admits (every event when
     ``clause`` is None), newest first, with the number of allocations in all and in view,
     and the kW and kWh asked of the buildings in view."""
@@ -156,6 +156,8 @@ def visible_events(conn: Connection, clause, *, start: datetime | None = None,
         q = q.where(e.end_utc > start)
     if end is not None:
         q = q.where(e.start_utc < end)
+    if event_id is not None:
+        q = q.where(e.event_id == event_id)
     return [dict(r) for r in conn.execute(q).mappings()]
 
 
