@@ -283,6 +283,8 @@ def trajectories(store: Store, *, buildings: list[str] | None = None,
                  weather=None) -> TrajectoryOutcome:
     """Trajectories of one building, a commune, the codes in ``buildings`` (the API passes
     the visible ones), or all; a building fails alone, with why."""
+    if reference_year is not None:  # a bad argument fails before any computation
+        check_reference_year(reference_year)
     out = TrajectoryOutcome(trajectories={})
     chosen = select_buildings(store, building, commune)
     if buildings is not None:
