@@ -128,7 +128,7 @@ def analysed(url: str, folder: Path) -> Store:
                   ["b0-elec", "b0-gas"])
     diagnose(store, meters=["b4-elec", "b4-gas"], start=date(2019, 1, 1), end=date(2020, 1, 1))
     recommend_buildings(store)
-    refresh(store)
+    refresh(store, tertiaire_reference=2018)
     add_accounts(store)
     return store
 

@@ -77,7 +77,8 @@ def board(request: Request, who: Annotated[Principal, Depends(page_principal)]):
             card["name"] = action_name(card["action_code"], lang)
             card["can_write"] = can(who, Action.WRITE, card["commune_code"],
                                     card["territory_code"])
-    total_realised = sum((x["realised"] or {}).get("value", 0.0) for x in cols["done"])
+    measured = [x["realised"]["value"] for x in cols["done"] if x["realised"]]
+    total_realised = sum(measured) if measured else None
     return render(request, "actions.html", who, cols=cols, counts=counts,
                   total_realised=total_realised, limit=COLUMN_LIMIT)
 

@@ -22,9 +22,12 @@
       if (!b.available) return;
       var hi = data.length;
       data.push(b.high_kwh); data.push(b.low_kwh); data.push(b.predicted_kwh);
-      series.push({label: (fr ? "bande " : "band ") + b.key, stroke: "rgba(120,120,120,0.4)",
-                   width: 1, dash: [4, 4]});
-      series.push({label: "", stroke: "rgba(120,120,120,0.4)", width: 1, dash: [4, 4]});
+      series.push({label: (fr ? "haut de bande " : "band high ") + b.key,
+                   stroke: "rgba(120,120,120,0.4)", width: 1, dash: [4, 4],
+                   value: function (u, v) { return fmt(v); }});
+      series.push({label: (fr ? "bas de bande " : "band low ") + b.key,
+                   stroke: "rgba(120,120,120,0.4)", width: 1, dash: [4, 4],
+                   value: function (u, v) { return fmt(v); }});
       series.push({label: (fr ? "référence " : "baseline ") + b.key, stroke: "#555", width: 1,
                    dash: [8, 4], value: function (u, v) { return fmt(v); }});
       bands.push({series: [hi, hi + 1], fill: "rgba(120,120,120,0.15)"});
@@ -57,7 +60,8 @@
                          paths: bars({size: [0.4], align: -1})},
                         {label: "N-1 (kWh)", fill: "rgba(199,119,0,0.5)", stroke: "#c77700",
                          paths: bars({size: [0.4], align: 1})}],
-               scales: {x: {time: false, range: [-0.6, idx.length - 0.4]}},
+               scales: {x: {time: false, range: [-0.6, idx.length - 0.4]},
+                       y: {range: function (u, lo, hi) { return [0, hi * 1.05]; }}},
                axes: [{values: function (u, ticks) { return ticks.map(function (v) {
                          return d.monthly.months[v] ? d.monthly.months[v].slice(2) : ""; }); },
                        splits: function () { return idx; }},

@@ -7,7 +7,7 @@
   if (!data.length) { el.style.display = "none"; return; }
   var colours = {ok: "#2e7d32", watch: "#c77700", alert: "#c62828", no_data: "#7a7a7a",
                  none: "#7a7a7a"};
-  var map = L.map(el, {preferCanvas: true});
+  var map = L.map(el, {preferCanvas: data.length > 1000});  // canvas: thousands of markers
   L.tileLayer(el.dataset.tiles, {maxZoom: 19,
     attribution: "© contributeurs OpenStreetMap"}).addTo(map);
   var pts = [];
