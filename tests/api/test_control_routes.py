@@ -136,6 +136,9 @@ def test_missing_or_short_data_is_a_422_naming_the_series(est, posted):
     assert r.status_code == 422 and "unknown zone" in r.json()["detail"]
     r = est.client.post(f"{SCHOOL}/plans", json={"hours": 0}, headers=est.auth("em.c3"))
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.hours"
+    r = est.client.post(f"{SCHOOL}/plans", json={"at": "0001-01-01T00:00:00+00:00"},
+                        headers=est.auth("em.c3"))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.at"
     # refused requests store nothing
     r = est.client.get(f"{SCHOOL}/plans", headers=est.auth("em.c3"))
     assert r.json()["total"] == 1

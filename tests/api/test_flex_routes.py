@@ -69,6 +69,12 @@ def test_capacity_is_restricted_to_the_flex_scope(est):
     r = est.client.get("/api/v1/flex/capacity", headers=est.auth("agg.c1"),
                        params={"start": WINDOW["end"], "end": WINDOW["start"]})
     assert r.status_code == 422 and "not after its start" in r.json()["detail"]
+    r = est.client.get("/api/v1/flex/capacity", headers=est.auth("agg.c1"), params={
+        "start": WINDOW["start"], "end": (EVENT_START + pd.Timedelta(days=8)).isoformat()})
+    assert r.status_code == 422 and "longer than 7 days" in r.json()["detail"]
+    r = est.client.get("/api/v1/flex/capacity", headers=est.auth("agg.c1"), params={
+        "start": "0001-01-01T00:00:00+00:00", "end": "0001-01-01T03:00:00+00:00"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.start"
 
 
 def test_dispatch_moves_only_buildings_with_flex_write(est, c1_event):

@@ -60,10 +60,19 @@ class ScopedCapacity:
     refs: dict[str, BuildingRef] = field(default_factory=dict)
 
 
+MAX_WINDOW = pd.Timedelta(days=7)  # an effacement lasts hours: longer is a mistake
+
+
 def window(start: datetime, end: datetime) -> tuple[pd.Timestamp, pd.Timestamp]:
-    a, b = aware(start, "start"), aware(end, "end")
+    try:
+        a, b = aware(start, "start"), aware(end, "end")
+    except (OverflowError, pd.errors.OutOfBoundsDatetime) as exc:
+        raise FlexError(f"window {start} - {end} out of the dates handled: {exc}") from None
     if b <= a:
         raise FlexError(f"window end {b} is not after its start {a}")
+    if b - a > MAX_WINDOW:
+        raise FlexError(f"window {a} - {b} is longer than {MAX_WINDOW.days} days: give the "
+                        "hours of one event")
     return a, b
 
 

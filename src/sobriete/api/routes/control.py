@@ -13,8 +13,9 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
+import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
 from sobriete.api.deps import access, authorize, get_store, principal
 from sobriete.api.lists import ListParams, Page, list_params, paged
@@ -32,6 +33,16 @@ from sobriete.services.store.control import decisions_between, plans
 router = APIRouter(tags=["control"])
 
 _B = {"building_code": "A"}
+
+
+def _plausible(t: datetime) -> datetime:
+    if not 1990 <= t.year <= 2100:
+        raise ValueError("give a date between 1990 and 2100")
+    return t
+
+
+# A time with its offset, within the years the platform handles (also used by flex, footprint)
+Moment = Annotated[AwareDatetime, AfterValidator(_plausible)]
 
 
 class PlanItem(BaseModel):
@@ -78,7 +89,7 @@ class PlanIn(BaseModel):
                                                          "chosen from the registry")
     max_power_kw: float | None = Field(None, gt=0, description="installed heating power; "
                                                                "default: highest observed")
-    at: AwareDatetime | None = Field(None, description="plan start; default: the last zone "
+    at: Moment | None = Field(None, description="plan start; default: the last zone "
                                                        "temperature reading")
 
 
@@ -147,9 +158,9 @@ def list_plans(building_code: str, request: Request,
 def list_decisions(building_code: str, request: Request,
                    who: Annotated[Principal, Depends(principal)],
                    params: Annotated[ListParams, Depends(list_params)],
-                   start: Annotated[AwareDatetime | None, Query(
+                   start: Annotated[Moment | None, Query(
                        description="first step (with its offset)")] = None,
-                   end: Annotated[AwareDatetime | None, Query(
+                   end: Annotated[Moment | None, Query(
                        description="end, excluded")] = None):
     authorize(request, who, Action.READ, building_code)
     if start is not None and end is not None and end <= start:
@@ -184,7 +195,7 @@ def post_plan(building_code: str, body: PlanIn, request: Request,
         detail = str(exc).replace("--zone", "zone_code")  # the CLI option, here a field
         raise HTTPException(422, f"{detail} — données insuffisantes ou zone à préciser / "
                                  "not enough data or zone to choose") from None
-    except PlanError as exc:
+    except (PlanError, OverflowError, pd.errors.OutOfBoundsDatetime) as exc:
         raise HTTPException(422, str(exc)) from None
     d = _plain(r.to_dict())
     p = d["plan"]

@@ -14,10 +14,11 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from sobriete.api.deps import ScopeDenied, access, get_store, principal
 from sobriete.api.lists import ListParams, Page, list_params, paged
+from sobriete.api.routes.control import Moment
 from sobriete.domain.access import Action, Principal
 from sobriete.services import api_flex as F
 from sobriete.services.flex_portfolio import FlexError
@@ -84,8 +85,8 @@ class CapacityOut(BaseModel):
 class DispatchIn(BaseModel):
     event_id: str = Field(min_length=1, max_length=64, description="re-posting an id replaces "
                                                                    "that event")
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Moment
+    end: Moment
     target_kw: float = Field(gt=0, description="kW to shed, mean over the window")
     signal: str | None = Field(None, max_length=64,
                                description="what asks for it: ecowatt_red, tempo_red, "
@@ -143,8 +144,8 @@ def _json(x: Any) -> Any:
             summary="Événements d'effacement / demand-response events")
 def list_events(request: Request, who: Annotated[Principal, Depends(principal)],
                 params: Annotated[ListParams, Depends(list_params)],
-                start: Annotated[AwareDatetime | None, Query()] = None,
-                end: Annotated[AwareDatetime | None, Query()] = None):
+                start: Annotated[Moment | None, Query()] = None,
+                end: Annotated[Moment | None, Query()] = None):
     clause = scope_clause(who, Action.FLEX_READ)
     with get_store(request).engine.connect() as conn:
         rows = Q.visible_events(conn, clause, start=start, end=end)
@@ -166,8 +167,8 @@ def get_event(event_id: str, request: Request, who: Annotated[Principal, Depends
                                                                  "commune": "C1"}}),
             summary="Capacité d'effacement / shed capacity")
 def capacity(request: Request, who: Annotated[Principal, Depends(principal)],
-             start: Annotated[AwareDatetime, Query(description="window start, with offset")],
-             end: Annotated[AwareDatetime, Query(description="window end, with offset")],
+             start: Annotated[Moment, Query(description="window start, with offset")],
+             end: Annotated[Moment, Query(description="window end, with offset")],
              commune: Annotated[str | None, Query(description="one commune (INSEE)")] = None,
              forecast_temp_c: Annotated[float | None, Query(
                  description="outdoor °C of the window where no weather is stored")] = None):

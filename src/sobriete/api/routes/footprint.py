@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from sobriete.api.deps import access, get_store, principal
+from sobriete.api.routes.control import Moment
 from sobriete.domain.access import Principal
 from sobriete.domain.factors import COMPUTE_W_PER_CORE, COMPUTE_W_PER_GB_RAM
 from sobriete.services.api_footprint import footprint_view
@@ -58,8 +59,8 @@ class FootprintOut(BaseModel):
                 "since": "2024-01-01T00:00:00+01:00"}}),
             summary="Empreinte numérique de la plateforme / the platform's computing footprint")
 def footprint(request: Request, who: Annotated[Principal, Depends(principal)],
-              since: Annotated[AwareDatetime | None, Query(description="jobs from")] = None,
-              until: Annotated[AwareDatetime | None, Query(description="jobs before")] = None):
+              since: Annotated[Moment | None, Query(description="jobs from")] = None,
+              until: Annotated[Moment | None, Query(description="jobs before")] = None):
     if since is not None and until is not None and until <= since:
         raise HTTPException(422, f"until {until.isoformat()} is not after since "
                                  f"{since.isoformat()}")
