@@ -1,0 +1,108 @@
+"""The scheduler's jobs and their times in Europe/Paris (across the change to summer time),
+and one pass of the folder ingest on a real folder with a good and a bad file."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from sobriete.api.settings import ServiceSettings
+from sobriete.services import scheduler as SCH
+from sobriete.services.jobs import JobRegistry
+from sobriete.services.store import open_store
+from sobriete.services.store import schema as S
+
+PARIS = ZoneInfo("Europe/Paris")
+HEAD = ("portfolio_code;portfolio_name;territory_code;territory_name;commune_insee;"
+        "commune_name;site_code;building_code;building_name;activity;floor_area_m2;"
+        "heating_system;meter_code;meter_kind;meter_step_min;weather_station")
+ROW = ("M;Métropole;T1;Territoire 1;C1;Commune 1;S1;A;École A;school;3296.5;gas_boiler;"
+       "A-elec;electricity;60;bedford")
+
+
+@pytest.fixture
+def started(sqlite_url, tmp_path):
+    store = open_store(sqlite_url)
+    jobs = JobRegistry()
+    settings = ServiceSettings(scheduler=True, daily_analysis_at="05:30", digest_at="07:45",
+                               ingest_dir=str(tmp_path / "depot"))
+    sched = SCH.start(store, settings, jobs, paused=True)  # registered, nothing fires
+    yield sched
+    SCH.stop(sched)
+    jobs.shutdown()
+    store.close()
+
+
+def _next(sched, job_id: str, after: datetime) -> datetime:
+    return sched.get_job(job_id).trigger.get_next_fire_time(None, after)
+
+
+def test_jobs_are_registered_at_their_local_times(started):
+    assert {j.id for j in started.get_jobs()} == {
+        "daily_analysis", "alert_digest", "immediate_alerts", "folder_ingest"}
+    assert "control" not in " ".join(j.id for j in started.get_jobs())  # never automatic
+    winter = datetime(2026, 3, 28, 12, 0, tzinfo=PARIS)  # the eve of summer time
+    first = _next(started, "daily_analysis", winter)
+    assert first == datetime(2026, 3, 29, 5, 30, tzinfo=PARIS)
+    assert first.utcoffset() == timedelta(hours=2)  # 03:30 UTC: summer time already
+    assert _next(started, "daily_analysis", datetime(2026, 1, 10, 6, 0, tzinfo=PARIS)) == \
+        datetime(2026, 1, 11, 5, 30, tzinfo=PARIS)
+    digest = _next(started, "alert_digest", datetime(2026, 1, 10, 6, 0, tzinfo=PARIS))
+    assert (digest.hour, digest.minute, digest.day) == (7, 45, 10)
+    assert digest.utcoffset() == timedelta(hours=1)
+    assert started.get_job("immediate_alerts").trigger.interval == timedelta(minutes=15)
+    assert started.get_job("folder_ingest").trigger.interval == timedelta(minutes=5)
+
+
+def test_no_folder_no_ingest_job(sqlite_url):
+    store = open_store(sqlite_url)
+    jobs = JobRegistry()
+    sched = SCH.start(store, ServiceSettings(scheduler=True), jobs, paused=True)
+    try:
+        assert {j.id for j in sched.get_jobs()} == {
+            "daily_analysis", "alert_digest", "immediate_alerts"}
+    finally:
+        SCH.stop(sched)
+        jobs.shutdown()
+        store.close()
+
+
+def test_folder_ingest_moves_good_and_bad_files(any_store_url, tmp_path):
+    store = open_store(any_store_url)
+    try:
+        depot = tmp_path / "depot"
+        (depot / "registry").mkdir(parents=True)
+        (depot / "meter-csv").mkdir()
+        (depot / "registry" / "parc.csv").write_text(HEAD + "\n" + ROW + "\n", "utf-8")
+        (depot / "meter-csv" / "releves.csv").write_text("horodatage;valeur\nhier;12\n",
+                                                          "utf-8")
+        (depot / "meter-csv" / "en-cours.csv.part").write_text("x", "utf-8")
+        (depot / "perdu.csv").write_text("x", "utf-8")
+        young = depot / "registry" / "copie.csv"
+        young.write_text(HEAD + "\n", "utf-8")
+        os.utime(young, None)
+        report = SCH.ingest_folder(store, depot, min_age_s=3600 * 24 * 365 * 50)
+        assert report["imported"] == report["failed"] == []  # nothing is old enough yet
+        for f in (depot / "registry" / "parc.csv", depot / "meter-csv" / "releves.csv"):
+            os.utime(f, (0, 0))
+        report = SCH.ingest_folder(store, depot, min_age_s=3600 * 24 * 365 * 50)
+        assert [x["file"] for x in report["imported"]] == ["parc.csv"]
+        assert (depot / "done" / "registry" / "parc.csv").exists()
+        (bad,) = report["failed"]
+        moved = depot / "failed" / "meter-csv" / "releves.csv"
+        assert bad["file"] == "releves.csv" and moved.exists()
+        error = (depot / "failed" / "meter-csv" / "releves.csv.error.txt").read_text("utf-8")
+        assert error.startswith("FormatError") and "line 2" in error and "hier" in error
+        assert (depot / "meter-csv" / "en-cours.csv.part").exists()  # still being copied
+        assert young.exists() and (depot / "perdu.csv").exists()  # nothing lost
+        assert any("perdu.csv" in x for x in report["ignored"])
+        with store.engine.connect() as conn:
+            assert conn.execute(select(S.building.c.code)).scalars().all() == ["A"]
+        again = SCH.ingest_folder(store, depot, min_age_s=3600 * 24 * 365 * 50)
+        assert again["imported"] == again["failed"] == []
+    finally:
+        store.close()
