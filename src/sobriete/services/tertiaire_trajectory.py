@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, func, select
 
 from sobriete.advice import AdviceSettings
+from sobriete.analytics.degree_days import climate_adjusted
 from sobriete.domain.errors import SobrieteError
 from sobriete.domain.portfolio import Building
 from sobriete.reporting.operat import CARRIER_COLUMNS
@@ -53,7 +54,6 @@ from sobriete.services.tertiaire_run import (
     _station,
     check_reference_year,
     mean_dju,
-    period_dju,
     station_degree_days,
 )
 
@@ -149,28 +149,22 @@ def _coverage(conn: Connection, b: Building, year: int) -> float:
     return min(shares) if shares else 0.0
 
 
-def _choose_reference(conn, b, years, days, station, weather, fitted) -> int:
+def _adjusted(p, dju_ref: float) -> float:
+    heat = sum(p.heating_kwh.values())
+    return climate_adjusted(heat, sum(p.kwh.values()) - heat, dju_ref, p.dju).adjusted_kwh
+
+
+def _choose_reference(b: Building, periods: dict[int, tuple], days, station: str) -> int:
     """The best complete year of 2010-2019 (module doc), compared at the mean climate."""
-    candidates = [y for y in years if y in REFERENCE_YEARS
-                  and _coverage(conn, b, y) >= MIN_METER_COVERAGE]
+    candidates = [y for y, (_p, cov) in periods.items()
+                  if y in REFERENCE_YEARS and cov >= MIN_METER_COVERAGE]
     if not candidates:
         raise TertiaireError(
             f"building {b.code!r}: no complete calendar year between {REFERENCE_YEARS[0]} and "
-            f"{REFERENCE_YEARS[-1]} (every energy meter >= {MIN_METER_COVERAGE:.0%} covered) "
-            "to be the reference year: give one")
+            f"{REFERENCE_YEARS[-1]} (every energy meter >= {MIN_METER_COVERAGE:.0%} covered, "
+            "degree-days known) to be the reference year: give one")
     dju_mean, _ = mean_dju(days, station)
-    scored = {}
-    for y in candidates:
-        try:
-            p = _period(conn, b, date(y, 1, 1), date(y + 1, 1, 1), days, dju_mean, station,
-                        weather, "dju_ratio", fitted, [])
-        except TertiaireError:
-            continue
-        scored[y] = p.adjusted_kwh
-    if not scored:
-        raise TertiaireError(f"building {b.code!r}: no candidate reference year has "
-                             "degree-days: store the station's temperatures")
-    return max(scored, key=lambda y: (scored[y], -y))
+    return max(candidates, key=lambda y: (_adjusted(periods[y][0], dju_mean), -y))
 
 
 def _status(ref: float, ref_year: int, targets: dict[int, float], latest: YearPoint | None
@@ -205,11 +199,7 @@ def trajectory(store: Store, b: Building, *, reference_year: int | None = None,
         if reference_year is not None and reference_year not in years:
             raise TertiaireError(f"building {b.code!r}: no usable data in reference year "
                                  f"{reference_year} (readings from {years[0]} to {years[-1]})")
-        ref_year = reference_year or _choose_reference(conn, b, years, days, station,
-                                                       weather, fitted)
-        dju_ref = period_dju(days, date(ref_year, 1, 1), date(ref_year + 1, 1, 1), station)
-        area = b.floor_area_m2
-        points = []
+        periods: dict[int, tuple] = {}  # year -> (PeriodEnergy, coverage): one replay each
         for y in years:
             cov = _coverage(conn, b, y)
             if cov < MIN_YEAR_SHARE:
@@ -218,22 +208,26 @@ def trajectory(store: Store, b: Building, *, reference_year: int | None = None,
                         "year_partial", f"{y} écartée : données sur {cov:.0%} de l'année."
                         .replace("%", "\u202f%"), f"{y} left out: data on {cov:.0%} of the year."))
                 continue
-            try:
-                p = _period(conn, b, date(y, 1, 1), date(y + 1, 1, 1), days, dju_ref,
-                            station, weather, "dju_ratio", fitted, warnings)
+            try:  # DJU_ref is not known yet: the adjustment is redone below from the parts
+                periods[y] = (_period(conn, b, date(y, 1, 1), date(y + 1, 1, 1), days, 1.0,
+                                      station, weather, "dju_ratio", fitted, warnings), cov)
             except TertiaireError as exc:
                 warnings.append(warning_doc("year_skipped", f"{y} écartée : {exc}",
                                             f"{y} left out: {exc}"))
-                continue
-            points.append(YearPoint(
-                year=y, kwh=p.kwh, total_kwh=sum(p.kwh.values()),
-                heating_kwh=sum(p.heating_kwh.values()), dju=p.dju, adjusted_kwh=p.adjusted_kwh,
-                adjusted_kwh_m2=p.adjusted_kwh / area if area else None,
-                coverage_pct=100 * cov, complete=cov >= MIN_METER_COVERAGE))
-    by_year = {p.year: p for p in points}
-    if ref_year not in by_year:
+        ref_year = reference_year or _choose_reference(b, periods, days, station)
+    if ref_year not in periods:
         raise TertiaireError(f"building {b.code!r}: no usable data in reference year {ref_year}")
-    ref = by_year[ref_year]
+    dju_ref = periods[ref_year][0].dju
+    area = b.floor_area_m2
+    points = []
+    for y, (p, cov) in periods.items():
+        adj = _adjusted(p, dju_ref)
+        points.append(YearPoint(
+            year=y, kwh=p.kwh, total_kwh=sum(p.kwh.values()),
+            heating_kwh=sum(p.heating_kwh.values()), dju=p.dju, adjusted_kwh=adj,
+            adjusted_kwh_m2=adj / area if area else None,
+            coverage_pct=100 * cov, complete=cov >= MIN_METER_COVERAGE))
+    ref = next(p for p in points if p.year == ref_year)
     if not ref.complete:
         warnings.append(warning_doc(
             "reference_incomplete",
