@@ -139,7 +139,8 @@ def footprint(request: Request, who: Annotated[Principal, Depends(page_principal
                 _estate(), ta.building_id == b.id))
             .where(ta.status == "done", ta.realised_json.is_not(None)), who, Action.READ)
         ).scalars().all()
-    actions_kwh = sum((_realised_kwh(json.loads(x)) or {}).get("value", 0.0) for x in done)
+    actions_kwh = (sum((_realised_kwh(json.loads(x)) or {}).get("value", 0.0) for x in done)
+                   if done else None)
     energy_wh = sum(j["energy_wh"] or 0.0 for j in jobs)
     return render(request, "footprint.html", who, jobs=jobs, energy_wh=energy_wh,
                   co2_g=sum(j["co2_g"] or 0.0 for j in jobs), mv=mv, n_done=len(done),
