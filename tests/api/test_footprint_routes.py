@@ -91,6 +91,15 @@ def test_others_see_the_jobs_and_savings_of_their_buildings_only(est):
     assert [d["commune"] for d in cap_rows] == ["C1"]
     t1 = {j["job"]: j for j in _fp(est, "em.t1")["jobs"]}
     assert list(t1) == ["flex_capacity"]  # the capacity of C1, inside T1
+    # a refused plan (A1 has no zone sensor) also spent energy: counted, as failed
+    r = est.client.post("/api/v1/buildings/A1/plans", json={}, headers=est.auth("em.t1"))
+    assert r.status_code == 422
+    t1 = {j["job"]: j for j in _fp(est, "em.t1")["jobs"]}
+    assert set(t1) == {"flex_capacity", "control_plan"}
+    assert t1["control_plan"]["n_jobs"] == t1["control_plan"]["n_failed"] == 1
+    root = {j["job"]: j for j in _fp(est, "root")["jobs"]}
+    assert (root["control_plan"]["n_jobs"], root["control_plan"]["n_failed"]) == (2, 1)
+    assert root["flex_capacity"]["n_failed"] == 0
     # an aggregator reads no building: no job, no savings
     agg = _fp(est, "agg.c1")
     assert agg["n_buildings_in_view"] == 0 and agg["jobs"] == [] and agg["savings"] == []

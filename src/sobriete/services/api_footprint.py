@@ -14,7 +14,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from sobriete.domain.access import ALLOWED, Action, Principal, ScopeLevel
 from sobriete.domain.factors import CO2_KG_PER_KWH
@@ -36,7 +36,43 @@ def _attribution(details: dict, codes: set[str], meter_of: dict[str, str],
     return portfolio
 
 
+def _add(out: dict[str, dict], job: str, method: str, n: int, n_failed: int, wall: float,
+         cpu: float, wh: float, co2_g: float) -> None:
+    kind = job.split(":", 1)[0]
+    agg = out.setdefault(kind, {"job": kind, "n_jobs": 0, "n_failed": 0, "wall_s": 0.0,
+                                "cpu_s": 0.0, "energy_kwh": 0.0, "co2_kgco2e": 0.0,
+                                "methods": set()})
+    agg["n_jobs"] += n
+    agg["n_failed"] += n_failed
+    agg["wall_s"] += wall
+    agg["cpu_s"] += cpu
+    agg["energy_kwh"] += wh / 1000
+    agg["co2_kgco2e"] += co2_g / 1000
+    agg["methods"].add(method.split(";")[0].split(":")[0])
+
+
+def _all_jobs(conn, since, until) -> dict[str, dict]:
+    """Every job, summed in SQL: the ledger grows with every run, nothing to attribute."""
+    f = S.job_footprint.c
+    failed = func.sum(case((f.details_json.like('%"failed":%'), 1), else_=0))
+    q = (select(f.job, f.method, func.count(), failed, func.sum(f.wall_s), func.sum(f.cpu_s),
+                func.sum(f.energy_wh), func.sum(f.co2_g)).group_by(f.job, f.method))
+    if since is not None:
+        q = q.where(f.started_at >= since)
+    if until is not None:
+        q = q.where(f.started_at < until)
+    out: dict[str, dict] = {}
+    for job, method, n, nf, wall, cpu, wh, co2 in conn.execute(q):
+        _add(out, job, method, int(n), int(nf or 0), float(wall), float(cpu), float(wh),
+             float(co2))
+    for agg in out.values():
+        agg["methods"] = sorted(agg["methods"])
+    return out
+
+
 def _jobs(conn, codes, communes, territories, portfolio, since, until) -> dict[str, dict]:
+    if portfolio:
+        return _all_jobs(conn, since, until)
     f = S.job_footprint.c
     q = select(f.job, f.wall_s, f.cpu_s, f.energy_wh, f.co2_g, f.method, f.details_json)
     if since is not None:
@@ -52,17 +88,7 @@ def _jobs(conn, codes, communes, territories, portfolio, since, until) -> dict[s
         details = json.loads(dj) if dj else {}
         if not _attribution(details, codes, meter_of, communes, territories, portfolio):
             continue
-        kind = job.split(":", 1)[0]
-        agg = out.setdefault(kind, {"job": kind, "n_jobs": 0, "n_failed": 0, "wall_s": 0.0,
-                                    "cpu_s": 0.0, "energy_kwh": 0.0, "co2_kgco2e": 0.0,
-                                    "methods": set()})
-        agg["n_jobs"] += 1
-        agg["n_failed"] += 1 if details.get("failed") else 0
-        agg["wall_s"] += wall
-        agg["cpu_s"] += cpu
-        agg["energy_kwh"] += wh / 1000
-        agg["co2_kgco2e"] += co2 / 1000
-        agg["methods"].add(method.split(";")[0].split(":")[0])
+        _add(out, job, method, 1, 1 if details.get("failed") else 0, wall, cpu, wh, co2)
     for agg in out.values():
         agg["methods"] = sorted(agg["methods"])
     return out
