@@ -69,7 +69,7 @@ def test_every_section_renders(report):
     b.update(
         findings=[{"key": "k1", "kind": "out_of_hours", "status": "open",
                    "start_utc": "2019-03-02T00:00:00+00:00",
-                   "end_utc": "2019-03-20T00:00:00+00:00", "eur_per_year": 1234.0,
+                   "end_utc": "2019-03-20T23:00:00+00:00", "eur_per_year": 1234.0,
                    "kwh_per_year": 6000.0, "message_fr": "La nuit, le talon double.",
                    "message_en": "At night the base load doubles."}],
         actions_done=[{"action_code": "schedule_fix", "done_date": "2019-03-12",
@@ -85,7 +85,8 @@ def test_every_section_renders(report):
                   "example_fr": "Trou de 5 h.", "example_en": "5 h gap."}],
         warnings=[{"code": "x", "message_fr": "Mois incomplet.", "message_en": "Partial."}])
     html = render_monthly_html(report, lang="fr")
-    for text in ("La nuit, le talon double.", "ouverte", "1\u202f234", "GTB", "12/03/2019",
+    for text in ("La nuit, le talon double.", "ouverte", "02/03/2019 → 20/03/2019",
+                 "1\u202f234", "GTB", "12/03/2019",
                  "Préchauffage avant 8 h.", "Trou de 5 h.", "Mois incomplet.",
                  "4\u202f000 [3\u202f000 – 5\u202f000]"):
         assert text in html, text

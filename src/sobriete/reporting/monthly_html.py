@@ -10,7 +10,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pandas as pd
+
 from sobriete.advice.catalogue import UnknownActionError, get_action
+from sobriete.reporting._plot_common import LOCAL_TZ
 from sobriete.reporting.html import _ENV, _fmt
 from sobriete.reporting.i18n import LABELS, t
 from sobriete.reporting.monthly_plots import daily_png
@@ -49,6 +52,8 @@ L: dict[str, tuple[str, str]] = {
     "no_findings": ("Aucune anomalie enregistrée sur ce mois.",
                     "No finding stored for this month."),
     "status": ("Statut", "Status"),
+    "finding": ("Anomalie", "Finding"),
+    "start": ("Début", "Start"),
     "waste": ("Gaspillage estimé (€/an)", "Estimated waste (EUR/yr)"),
     "actions": ("Actions réalisées ce mois", "Actions done this month"),
     "no_actions": ("Aucune action marquée réalisée ce mois.", "No action marked done this month."),
@@ -116,6 +121,12 @@ class _H:
             return "—"
         d = date.fromisoformat(iso[:10])
         return d.isoformat() if self.lang == "en" else d.strftime("%d/%m/%Y")
+
+    def period(self, start_iso: str, end_iso: str) -> str:
+        """Local days, the end exclusive: the last day shown is the last one included."""
+        lo = pd.Timestamp(start_iso).tz_convert(LOCAL_TZ)
+        hi = pd.Timestamp(end_iso).tz_convert(LOCAL_TZ) - pd.Timedelta(seconds=1)
+        return f"{self.day(lo.date().isoformat())} → {self.day(hi.date().isoformat())}"
 
     def kind(self, kind: str) -> str:
         key = f"kind_{kind}"
