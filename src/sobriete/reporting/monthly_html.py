@@ -99,6 +99,7 @@ class _H:
     def __init__(self, lang: str):
         self.lang = lang
         self.fmt = _fmt(lang)
+        self.colon = ": " if lang == "en" else "\u202f: "
 
     def t(self, key: str) -> str:
         fr, en = L.get(key, (key, key))
