@@ -61,6 +61,8 @@ def test_capacity_is_restricted_to_the_flex_scope(est):
     assert [b["building"] for b in only_b["buildings"]] == ["B1"]
     r = _cap(est, "agg.c1", commune="C2")
     assert r.status_code == 404 and r.json()["type"] == OUT_OF_SCOPE
+    r = _cap(est, "root", commune="C9")
+    assert r.status_code == 404 and r.json()["type"].endswith("/http-404")
     nobody = _cap(est, "nobody").json()
     assert nobody["n_buildings"] == 0 and nobody["buildings"] == []
     r = est.client.get("/api/v1/flex/capacity", headers=est.auth("agg.c1"),

@@ -58,6 +58,7 @@ class ScopedCapacity:
     report: CapacityReport
     communes: list[str]  # communes in view, each computed whole
     refs: dict[str, BuildingRef] = field(default_factory=dict)
+    portfolio_wide: bool = False
 
 
 MAX_WINDOW = pd.Timedelta(days=7)  # an effacement lasts hours: longer is a mistake
@@ -89,7 +90,7 @@ def capacity_in_view(store: Store, who: Principal, action: Action, start: dateti
         refs = building_refs(conn, who, action, commune=commune)
         portfolio_wide = scope_clause(who, action) is None
     communes = sorted({r.commune_code for r in refs})
-    if portfolio_wide:
+    if portfolio_wide:  # one call; ``_in_scope`` would refuse an unknown commune
         scopes = [Scope(commune=commune)] if refs else []
     else:
         scopes = [Scope(commune=c) for c in communes]
@@ -103,7 +104,7 @@ def capacity_in_view(store: Store, who: Principal, action: Action, start: dateti
                          aggregate(caps, "commune") if caps else {},
                          aggregate(caps, "portfolio")["portfolio"] if caps else _empty_sum(a, b),
                          names_c, names_b, s, FIT_DAYS)
-    return ScopedCapacity(rep, communes, {r.code: r for r in refs})
+    return ScopedCapacity(rep, communes, {r.code: r for r in refs}, portfolio_wide)
 
 
 def dispatch_in_view(store: Store, who: Principal, event_id: str, start: datetime,

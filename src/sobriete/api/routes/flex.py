@@ -96,6 +96,43 @@ class DispatchIn(BaseModel):
     dry_run: bool = False
 
 
+class DispatchAllocation(BaseModel):
+    building_code: str
+    commune_code: str
+    capacity_kw: float
+    allocated_kw: float
+    share: float = Field(description="allocated / capacity")
+    shed_kwh: float
+    discomfort_kh: float = Field(description="expected K·h of indoor drop in occupation")
+    max_drop_k: float
+    rebound_kwh: float
+    method: str
+    confidence: float
+    burden_before_h: float
+    burden_after_h: float
+
+
+class DispatchOut(BaseModel):
+    event_id: str
+    dry_run: bool
+    replaced: bool = Field(description="an event of this id was stored and is replaced")
+    signal: str | None
+    communes_in_view: list[str]
+    window_start_utc: datetime
+    window_end_utc: datetime
+    request_kw: float
+    served_kw: float
+    unmet_kw: float
+    jain_before: float
+    jain_after: float
+    half_life_days: float | None
+    history_records: int = Field(description="past allocations read as burden history")
+    explanation_fr: str
+    explanation_en: str
+    allocations: list[DispatchAllocation]
+    capacity: dict[str, Any]
+
+
 class SettlementOut(BaseModel):
     event_id: str
     method: str
@@ -178,6 +215,8 @@ def capacity(request: Request, who: Annotated[Principal, Depends(principal)],
     except FlexError as exc:
         raise HTTPException(422, str(exc)) from None
     if commune is not None and not view.communes:
+        if view.portfolio_wide:
+            raise HTTPException(404, f"no commune {commune!r} with buildings")
         raise ScopeDenied(404, f"no commune {commune!r} with buildings in your scope")
     j = _json(view.report.to_json())
     t = j["total"]
@@ -190,7 +229,7 @@ def capacity(request: Request, who: Annotated[Principal, Depends(principal)],
                     "method": "services.flex_portfolio.portfolio_capacity per commune in view"})
 
 
-@router.post("/flex/events", response_model=dict[str, Any],
+@router.post("/flex/events", response_model=DispatchOut,
              openapi_extra=access("flex_write", example={"body": {
                  "event_id": "E1", **_WINDOW, "target_kw": 20, "signal": "ecowatt_red"}}),
              summary="Répartir un effacement / dispatch a demand-response event")
@@ -207,9 +246,8 @@ def post_event(body: DispatchIn, request: Request,
         raise HTTPException(409, str(exc)) from None
     except FlexError as exc:
         raise HTTPException(422, str(exc)) from None
-    out = _json(rep.to_json())
-    out.update(signal=body.signal, communes_in_view=view.communes)
-    return out
+    return DispatchOut(**_json(rep.to_json()), signal=body.signal,
+                       communes_in_view=view.communes)
 
 
 @router.get("/flex/events/{event_id}/settlement", response_model=SettlementOut,
