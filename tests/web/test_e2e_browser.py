@@ -13,11 +13,14 @@ import threading
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import uvicorn
 
 from sobriete.api.app import create_app
 from sobriete.api.settings import ServiceSettings
+from sobriete.services.demo import DATA
+from sobriete.services.jobs import JobRegistry
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
@@ -43,6 +46,8 @@ def _free_port() -> int:
 def server(web_sqlite):
     port = _free_port()
     app = create_app(ServiceSettings(scheduler=False, cookie_secure=False), store=web_sqlite)
+    if getattr(app.state, "jobs", None) is None:  # the service starts one; so does this test
+        app.state.jobs = JobRegistry()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     th = threading.Thread(target=srv.run, daemon=True)
     th.start()
@@ -135,4 +140,29 @@ def test_commune_c1_never_sees_commune_c2(server, page):
     page.goto(f"{base}/batiments/b0?lang=en")
     assert re.search(r"Load curve", page.content())
     page.screenshot(path=str(SHOTS / "07-building-b0-en.png"), full_page=True)
+    assert not page.js_errors, page.js_errors
+
+
+def test_meter_import_runs_as_a_job_with_progress(server, page, tmp_path):
+    # January 2020 of b4's real electricity, as a long CSV: new readings for b4
+    df = pd.read_csv(DATA / "cambridge" / "electricity_kwh_hourly.csv.gz")
+    t = pd.to_datetime(df["timestamp_utc"])
+    jan = df[(t >= "2020-01-01") & (t < "2020-02-01")]
+    path = tmp_path / "b4-janvier-2020.csv"
+    pd.DataFrame({"meter": "b4-elec", "timestamp": jan["timestamp_utc"],
+                  "value": jan["b4"]}).to_csv(path, index=False)
+    base = server
+    _login(page, base, "em.c2")
+    page.goto(f"{base}/imports")
+    assert page.locator("select[name=building_code] option").count() == 1  # b4 only
+    assert page.locator("select[name=fmt]").count() == 0  # reference files: portfolio only
+    page.select_option("select[name=format]", "meter-csv")
+    page.fill("input[name=options]", '{"timezone": "UTC"}')
+    page.set_input_files("#meter-import input[type=file]", str(path))
+    page.click("#meter-import button[type=submit]")
+    page.wait_for_selector("#job[data-state=done], #job[data-state=failed]", timeout=60_000)
+    assert page.locator("#jobmsg").text_content().startswith("terminé")
+    assert '"rows_new": 744' in page.locator("#jobresult").text_content()
+    assert page.locator("#bar").get_attribute("value") == "1"
+    page.screenshot(path=str(SHOTS / "08-import-job-done.png"), full_page=True)
     assert not page.js_errors, page.js_errors

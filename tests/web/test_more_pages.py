@@ -51,8 +51,14 @@ def test_footprint_page_counts_jobs_and_scoped_savings(web_sqlite, client, logge
 
 def test_imports_page_imports_a_file_for_portfolio_writers_only(web_sqlite, client, logged_in):
     with client(web_sqlite) as c:
-        logged_in(c, "em.c1")
+        logged_in(c, "viewer.c1")
         assert c.get("/imports").status_code == 403
+        logged_in(c, "em.c1")  # its buildings' readings, not the reference files
+        page = c.get("/imports").text
+        assert 'value="b0"' in page and 'value="b4"' not in page and 'name="fmt"' not in page
+        csrf = c.cookies.get("sobriete_csrf")
+        assert c.post("/imports", data={"fmt": "tempo", "csrf_token": csrf},
+                      files={"file": ("t.csv", b"x", "text/csv")}).status_code == 403
         csrf = logged_in(c, "root")
         assert "multipart/form-data" in c.get("/imports").text
         body = (DATA / "france" / "tempo_calendar_2014_2023.csv").read_bytes()

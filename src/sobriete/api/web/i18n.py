@@ -32,6 +32,16 @@ LABELS: dict[str, tuple[str, str]] = {
     "sort": ("Tri", "Sort"),
     "search": ("Recherche", "Search"),
     "yr": ("an", "yr"),
+    "meter_readings": ("Relevés d'un bâtiment", "A building's readings"),
+    "reference_files": ("Référentiels (registre, Tempo, EcoWatt)",
+                        "Reference files (registry, Tempo, EcoWatt)"),
+    "meter_help": ("Le fichier ne doit contenir que les compteurs de ce bâtiment ; les options "
+                   "décrivent les colonnes (voir docs/formats.md).",
+                   "The file must hold this building's meters only; the options describe its "
+                   "columns (see docs/formats.md)."),
+    "no_jobs": ("Le service de tâches de fond n'est pas démarré : les imports de relevés "
+                "sont indisponibles.", "The job runner is not started: reading imports are "
+                "unavailable."),
     "not_measured": ("pas encore mesurée", "not measured yet"),
     "kwh_m2": ("kWh/m²", "kWh/m²"),
     "kwh_m2_dd": ("kWh/m²/DJU", "kWh/m²/DD"),

@@ -1,6 +1,11 @@
 """``/imports``: upload a file, import it as a background job and follow its progress (the
-page polls ``GET /api/v1/jobs/{job_id}``). Imports write to the whole store (a registry can
-add buildings anywhere), so the page is for principals who may write at portfolio level."""
+page polls ``GET /api/v1/jobs/{job_id}``).
+
+- A building's readings (meter CSV, Enedis): the form posts to ``POST /api/v1/jobs/imports``
+  (scope checked there on the building, readings of other buildings refused), for anyone who
+  may write on some building; the building list is ``building_refs(write)``.
+- Reference files (registry, Tempo, EcoWatt) write to the whole store (a registry can add
+  buildings anywhere): only principals who may write at portfolio level."""
 
 from __future__ import annotations
 
@@ -12,10 +17,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
 
-from sobriete.api.web.common import NotVisible, page_principal, principal_for_form, render
+from sobriete.api.web.common import (
+    NotVisible,
+    allows,
+    page_principal,
+    principal_for_form,
+    render,
+)
 from sobriete.domain.access import ALLOWED, Action, Principal, ScopeLevel
 from sobriete.domain.errors import SobrieteError
 from sobriete.services.imports import import_file
+from sobriete.services.scoped import building_refs
 
 router = APIRouter()
 # Formats whose reader needs no option beyond the file (meter CSVs need a column mapping:
@@ -47,9 +59,12 @@ def _job(store, path: Path, fmt: str, folder: str):
 @router.get("/imports")
 def imports_page(request: Request, who: Annotated[Principal, Depends(page_principal)],
                  job: str = "", msg: str = ""):
-    if not may_import(who):
+    if not allows(who, Action.WRITE):
         raise NotVisible(403)
+    with request.app.state.store.engine.connect() as conn:
+        refs = building_refs(conn, who, Action.WRITE)
     return render(request, "imports.html", who, formats=FORMATS, job=job, msg=msg,
+                  refs=refs[:5000], reference_files=may_import(who),
                   has_jobs=getattr(request.app.state, "jobs", None) is not None)
 
 
