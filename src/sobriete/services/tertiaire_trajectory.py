@@ -181,8 +181,11 @@ def _status(ref: float, ref_year: int, targets: dict[int, float], latest: YearPo
 
 def trajectory(store: Store, b: Building, *, reference_year: int | None = None,
                cabs_kwh_m2: dict[str, float] | None = None,
-               settings: AdviceSettings | None = None, weather=None) -> Trajectory:
-    """The trajectory of the entity made of building ``b`` (module doc)."""
+               settings: AdviceSettings | None = None, weather=None,
+               dju_cache: dict | None = None) -> Trajectory:
+    """The trajectory of the entity made of building ``b`` (module doc). ``dju_cache``: a
+    dict shared between the buildings of one call, so that a station's degree-days (a read
+    of its whole history) are computed once."""
     s = settings or AdviceSettings()
     if reference_year is not None:
         check_reference_year(reference_year)
@@ -193,7 +196,10 @@ def trajectory(store: Store, b: Building, *, reference_year: int | None = None,
     with store.engine.connect() as conn:
         refs = meter_refs(conn, weather, [m.code for m in energy_meters(b)])
         station = _station(b, refs)
-        days = station_degree_days(conn, station, tz)
+        cache = {} if dju_cache is None else dju_cache
+        if (station, tz) not in cache:
+            cache[station, tz] = station_degree_days(conn, station, tz)
+        days = cache[station, tz]
         fitted = _baseline_periods(conn, b)
         years = _years_with_data(conn, b)
         if reference_year is not None and reference_year not in years:
@@ -280,6 +286,7 @@ def trajectories(store: Store, *, buildings: list[str] | None = None,
     if reference_year is not None:  # a bad argument fails before any computation
         check_reference_year(reference_year)
     out = TrajectoryOutcome(trajectories={})
+    cache: dict = {}
     chosen = select_buildings(store, building, commune)
     if buildings is not None:
         keep = set(buildings)
@@ -289,7 +296,8 @@ def trajectories(store: Store, *, buildings: list[str] | None = None,
             continue
         try:
             out.trajectories[b.code] = trajectory(store, b, reference_year=reference_year,
-                                                  cabs_kwh_m2=cabs_kwh_m2, weather=weather)
+                                                  cabs_kwh_m2=cabs_kwh_m2, weather=weather,
+                                                  dju_cache=cache)
         except (SobrieteError, ValueError) as exc:
             if building is not None:
                 raise
