@@ -88,8 +88,8 @@ def series_readings(
                  "path": {"building_code": "A"},
                  "body": {"format": "meter-csv", "options": '{"timezone": "UTC"}'},
                  "files": {"file": ["releves.csv",
-                                    "meter,timestamp,value\nA-elec,2019-03-01T00:00:00Z,1.5\n"
-                                    "A-elec,2019-03-01T01:00:00Z,1.5\n"]}}),
+                                    "meter,timestamp,value\nA-elec,2021-03-01T00:00:00Z,1.5\n"
+                                    "A-elec,2021-03-01T01:00:00Z,1.5\n"]}}),
              summary="Déposer un fichier de relevés / upload a readings file")
 async def upload_readings(
     building_code: str, request: Request, who: Who,
