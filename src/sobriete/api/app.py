@@ -42,10 +42,20 @@ def create_app(settings: ServiceSettings, store: Store | None = None) -> FastAPI
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        from sobriete.services import scheduler as clock
+        from sobriete.services.jobs import JobRegistry
+
         app.state.store = store or open_store(settings.db_url)
         app.state.settings = settings
+        app.state.jobs = JobRegistry()
         log.info("store opened", extra={"dialect": app.state.store.dialect})
+        # The control loop is not scheduled: it acts on heating, `sobriete control run` only.
+        app.state.scheduler = (clock.start(app.state.store, settings, app.state.jobs)
+                               if settings.scheduler else None)
         yield
+        if app.state.scheduler is not None:
+            clock.stop(app.state.scheduler)
+        app.state.jobs.shutdown()
         if store is None:
             app.state.store.close()
 

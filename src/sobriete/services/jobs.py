@@ -139,30 +139,39 @@ def import_job(store: Store, path: str | Path | list, fmt: str, options: dict | 
     return {"files": out}
 
 
-def analysis_job(store: Store, settings=None, progress: Progress | None = None) -> dict:
-    """The daily analysis: diagnosis of every series, the portfolio status of every building,
-    then the immediate alerts (when ``settings`` are given)."""
-    from sobriete.services.diagnose_run import diagnose
+STEPS = ("diagnosis", "status", "alerts")
 
+
+def analysis_job(store: Store, settings=None, progress: Progress | None = None,
+                 steps: tuple[str, ...] | list[str] = STEPS) -> dict:
+    """The daily analysis: diagnosis of every series, the portfolio status of every building,
+    then the immediate alerts (``alerts`` needs ``settings``); ``steps`` picks some."""
+    unknown = sorted(set(steps) - set(STEPS))
+    if unknown:
+        raise SobrieteError(f"unknown analysis step {unknown}: known {', '.join(STEPS)}")
     progress = progress or (lambda d, t, m="": None)
+    result: dict[str, Any] = {"steps": [x for x in STEPS if x in steps]}
     # Three stages on one bar: diagnosis 0-60 %, status 60-90 %, alerts 90-100 %.
-    progress(0, 100, "diagnostic")
-    d = diagnose(store, progress=lambda done, total: progress(
-        int(60 * done / total) if total else 60, 100, f"diagnostic {done}/{total} séries"))
-    result: dict[str, Any] = {"diagnosis": {
-        "run_id": d.run_id, "series": d.n_series, "failed": d.n_failed,
-        "findings": len(d.findings), "new": d.new, "errors": dict(d.errors)}}
-    try:
-        from sobriete.services import portfolio_status
-    except ImportError:  # the status table's service is optional in a partial install
-        portfolio_status = None
-    if portfolio_status is not None:
-        counts = portfolio_status.refresh(store, progress=lambda done, total, _m="": progress(
-            60 + (int(30 * done / total) if total else 30), 100, f"état {done}/{total} "
-            "bâtiments"))
-        result["status"] = {"buildings": counts.buildings, "by_status": counts.by_status,
-                            "errors": dict(counts.errors)}
-    if settings is not None:
+    progress(0, 100, "analyse")
+    if "diagnosis" in steps:
+        from sobriete.services.diagnose_run import diagnose
+        d = diagnose(store, progress=lambda done, total: progress(
+            int(60 * done / total) if total else 60, 100, f"diagnostic {done}/{total} séries"))
+        result["diagnosis"] = {
+            "run_id": d.run_id, "series": d.n_series, "failed": d.n_failed,
+            "findings": len(d.findings), "new": d.new, "errors": dict(d.errors)}
+    if "status" in steps:
+        try:
+            from sobriete.services import portfolio_status
+        except ImportError:  # the status table's service is optional in a partial install
+            portfolio_status = None
+        if portfolio_status is not None:
+            counts = portfolio_status.refresh(store, progress=lambda done, total, _m="": progress(
+                60 + (int(30 * done / total) if total else 30), 100,
+                f"état {done}/{total} bâtiments"))
+            result["status"] = {"buildings": counts.buildings, "by_status": counts.by_status,
+                                "errors": dict(counts.errors)}
+    if "alerts" in steps and settings is not None:
         from sobriete.services.alerts import send_immediate
         progress(90, 100, "alertes")
         result["alerts"] = send_immediate(store, settings).as_dict()
