@@ -66,6 +66,7 @@ main.add_command(ingest)
 from sobriete.cli import (  # noqa: E402,F401  (each module registers its commands on `main`)
     account,  # `account create | grant | token | deactivate | list`
     actions,  # `actions`
+    alerts,  # `alerts send | digest`
     control,  # `control simulate | run`
     diagnose,  # `diagnose`
     flex,  # `flex capacity | dispatch | settle`

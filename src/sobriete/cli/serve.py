@@ -21,14 +21,19 @@ from sobriete.domain.errors import SobrieteError
 @click.option("--host", default=None, help="Adresse d'écoute (défaut 127.0.0.1).")
 @click.option("--port", type=click.IntRange(1, 65535), default=None,
               help="Port d'écoute (défaut 8000).")
+@click.option("--no-scheduler", is_flag=True, default=False,
+              help="Sans les tâches planifiées (analyse quotidienne, alertes, import du "
+              "dossier). La boucle de contrôle n'est jamais lancée ici : `sobriete control "
+              "run`.")
 @click.pass_context
 def serve(ctx: click.Context, config: Path | None, db_url: str | None, host: str | None,
-          port: int | None) -> None:
-    """Lance le service HTTP (API, /health, /docs)."""
+          port: int | None, no_scheduler: bool) -> None:
+    """Lance le service HTTP (API, /health, /docs, tableau de bord, tâches planifiées)."""
     import uvicorn
 
     try:
-        settings = load_settings(config, db_url=db_url, host=host, port=port)
+        settings = load_settings(config, db_url=db_url, host=host, port=port,
+                                 scheduler=False if no_scheduler else None)
         app = create_app(settings)
     except SobrieteError as exc:
         fail(exc, _lang(ctx))
