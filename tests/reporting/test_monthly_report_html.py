@@ -81,6 +81,10 @@ def test_every_section_renders(report):
         plans=[{"zone": "Z1", "start_utc": "2019-03-05T00:00:00+00:00", "discomfort_kh": 0.5,
                 "energy_kwh": 100.0, "gain_vs_schedule_eur": 3.2,
                 "explanation_fr": "Préchauffage avant 8 h.", "explanation_en": "Preheat."}],
+        comfort=[{"zone": "Z1", "name": "Classes", "hours": 336, "occupied_hours": 110,
+                  "occupied_mean_c": 18.9, "occupied_min_c": 17.9, "occupied_max_c": 19.05,
+                  "unoccupied_mean_c": 16.1, "occupied_hours_above_19_c": 44,
+                  "sensors": ["T1"]}],
         quality=[{"kind": "gap", "severity": "warning", "issues": 2, "points": 5,
                   "example_fr": "Trou de 5 h.", "example_en": "5 h gap."}],
         warnings=[{"code": "x", "message_fr": "Mois incomplet.", "message_en": "Partial."}])
@@ -88,6 +92,7 @@ def test_every_section_renders(report):
     for text in ("La nuit, le talon double.", "ouverte", "02/03/2019 → 20/03/2019",
                  "1\u202f234", "GTB", "12/03/2019",
                  "Préchauffage avant 8 h.", "Trou de 5 h.", "Mois incomplet.",
+                 "Z1 — Classes", "44 / 110", "R.241-26",
                  "4\u202f000 [3\u202f000 – 5\u202f000]"):
         assert text in html, text
 

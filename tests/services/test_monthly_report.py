@@ -77,3 +77,30 @@ def test_a_commune_month_and_an_empty_month(b0_store):
         monthly_report(b0_store, "2019-03", building="zz")
     with pytest.raises(MonthError, match="not both"):
         monthly_report(b0_store, "2019-03", building="b0", commune="CAM")
+
+
+def test_comfort_and_plans_of_the_simulated_school(sqlite_url, tmp_path):
+    # The demo's simulated school (no measured zone temperature is bundled), stored through
+    # the import path as a commune's files would be, and its next 48 h planned.
+    from sobriete.services import control_demo as D
+    from sobriete.services.demo import PILOT_START, PILOT_TEMPO
+    from sobriete.services.plan_run import make_plan
+    from sobriete.services.store import open_store
+
+    store = open_store(sqlite_url)
+    D.import_files(store, D.write_files(tmp_path, PILOT_START, 14, weather_days=16,
+                                        tempo=PILOT_TEMPO))
+    make_plan(store, D.BUILDING)
+    b = monthly_report(store, "2024-01", building=D.BUILDING).buildings[0]
+    (z,) = b.comfort
+    assert z["zone"] == D.ZONE and z["hours"] == 14 * 24 and z["sensors"] == [D.SENSOR]
+    assert 0 < z["occupied_hours"] < z["hours"]
+    assert z["occupied_min_c"] <= z["occupied_mean_c"] <= z["occupied_max_c"]
+    assert z["unoccupied_mean_c"] < z["occupied_mean_c"]  # the night and weekend setback
+    (p,) = b.plans
+    assert p["zone"] == D.ZONE and p["start_utc"].startswith("2024-01")
+    assert p["explanation_fr"] and p["gain_vs_schedule_eur"] is not None
+    # Half the month is simulated: said; no year before: no noise about its degree-days.
+    assert "month_incomplete" in {w["code"] for w in b.warnings}
+    assert not any("2023" in w["message_en"] for w in b.warnings)
+    store.close()

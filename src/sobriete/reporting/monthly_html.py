@@ -68,6 +68,17 @@ L: dict[str, tuple[str, str]] = {
     "zone": ("Zone", "Zone"),
     "discomfort": ("Inconfort (K·h)", "Discomfort (K·h)"),
     "gain": ("Gain vs horaire (€)", "Gain vs schedule (EUR)"),
+    "comfort": ("Confort : températures intérieures", "Comfort: indoor temperatures"),
+    "occ_mean": ("Moy. occupé (°C)", "Occupied mean (°C)"),
+    "occ_range": ("Min – max occupé (°C)", "Occupied min – max (°C)"),
+    "occ_above": ("Heures occupées > 19 °C", "Occupied hours > 19 °C"),
+    "unocc_mean": ("Moy. inoccupé (°C)", "Unoccupied mean (°C)"),
+    "comfort_note": ("Heures d'occupation du calendrier du bâtiment. Code de l'énergie : "
+                     "19 °C en moyenne au plus en occupation (R.241-26), 16 °C en inoccupation "
+                     "de 24 à 48 h, 8 °C au-delà (R.241-27).",
+                     "Occupied hours from the building's calendar. Code de l'énergie: at most "
+                     "19 °C on average when occupied (R.241-26), 16 °C when empty 24-48 h, "
+                     "8 °C beyond (R.241-27)."),
     "quality": ("Qualité des données", "Data quality"),
     "no_quality": ("Aucun problème de données relevé sur le mois.",
                    "No data issue found for the month."),
@@ -120,7 +131,9 @@ class _H:
     def day(self, iso: str | None) -> str:
         if not iso:
             return "—"
-        d = date.fromisoformat(iso[:10])
+        # a date stays itself; an instant is shown on the local calendar
+        d = (date.fromisoformat(iso) if len(iso) == 10
+             else pd.Timestamp(iso).tz_convert(LOCAL_TZ).date())
         return d.isoformat() if self.lang == "en" else d.strftime("%d/%m/%Y")
 
     def period(self, start_iso: str, end_iso: str) -> str:

@@ -24,13 +24,14 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, func, select
 
+from sobriete.analytics.calendar import occupancy
 from sobriete.analytics.conversions import co2_kg, cost_eur
 from sobriete.analytics.diagnostics.base import CARRIER
 from sobriete.domain.errors import SobrieteError
 from sobriete.domain.portfolio import Building, MeterKind
 from sobriete.services.actions_run import communes, warning_doc
 from sobriete.services.building_energy import energy_meters
-from sobriete.services.diagnose_run import buildings_by_code
+from sobriete.services.diagnose_run import buildings_by_code, zone_series
 from sobriete.services.mv_inputs import load_frames, meter_refs
 from sobriete.services.mv_run import load_model
 from sobriete.services.scoped import building_ref
@@ -108,6 +109,7 @@ class BuildingMonth(BaseModel):
     actions_done: list[dict]  # done in the month
     realised: list[dict]  # every done action with a measured saving
     plans: list[dict]  # heating plans starting in the month
+    comfort: list[dict]  # per zone: indoor temperature, occupied and not (R.241-26/27)
     quality: list[dict]  # kind, severity, n, message
     warnings: list[dict]
 
@@ -190,7 +192,8 @@ def _meter(conn, b: Building, m, ref, fit, start, end, warnings) -> MeterMonth:
     pcov = 100 * min(psecs / (phi - plo).total_seconds(), 1.0)
     if kwh is not None and cov < 95:
         warnings.append(warning_doc(
-            "month_incomplete", f"{m.code} : relevés sur {cov:.0f} % du mois, total sous-estimé.",
+            "month_incomplete",
+            f"{m.code} : relevés sur {cov:.0f}\u202f% du mois, total sous-estimé.",
             f"{m.code}: readings on {cov:.0f} % of the month, total underestimated."))
     base, base_doc = (None, None) if kwh is None else _baseline(conn, ref, fit, start, end,
                                                                 warnings)
@@ -207,8 +210,10 @@ def _meter(conn, b: Building, m, ref, fit, start, end, warnings) -> MeterMonth:
                     "baseline": base_doc, "co2": co2.to_dict(), "eur": eur.to_dict()})
 
 
-def _dju(conn, b: Building, station: str | None, start, end, warnings
+def _dju(conn, b: Building, station: str | None, start, end, warnings, prev_data: bool
          ) -> tuple[float | None, float | None, str | None]:
+    """Degree-days of the month and of the same month a year earlier (that one only said
+    missing when there is consumption to compare it with)."""
     if not station:
         warnings.append(warning_doc("no_station", "Pas de station météo : pas de DJU.",
                                     "No weather station: no degree-days."))
@@ -225,6 +230,8 @@ def _dju(conn, b: Building, station: str | None, start, end, warnings
             out.append(period_dju(days, lo, hi, station))
         except TertiaireError as exc:
             out.append(None)
+            if lo.year != start.year and not prev_data:
+                continue
             warnings.append(warning_doc("no_dju", f"DJU {lo:%Y-%m} : {exc}",
                                         f"Degree-days {lo:%Y-%m}: {exc}"))
     return out[0], out[1], f"{DJU_METHOD.value}, base 18 °C, station {station}"
@@ -283,6 +290,30 @@ def _plans(conn, code: str, lo: datetime, hi: datetime) -> list[dict]:
     return out
 
 
+def _comfort(conn, b: Building, start: date, end: date) -> list[dict]:
+    """Per zone with temperature sensors: hourly indoor temperature split by the building's
+    calendar, next to the code de l'énergie's 19 °C (occupied, heating) and 16 °C (empty)."""
+    out = []
+    for zone in b.zones:
+        z = zone_series(conn, b, zone, start, end)
+        if z is None or z.temp_zone_c.dropna().empty:
+            continue
+        t = z.temp_zone_c.dropna()
+        occ = occupancy(b.occupancy(), pd.DatetimeIndex(t.index)).occupied
+        on, off = t[occ], t[~occ]
+
+        def mean(x: pd.Series) -> float | None:
+            return float(x.mean()) if len(x) else None
+        out.append({"zone": zone.code, "name": zone.name, "hours": int(len(t)),
+                    "occupied_hours": int(len(on)), "occupied_mean_c": mean(on),
+                    "occupied_min_c": float(on.min()) if len(on) else None,
+                    "occupied_max_c": float(on.max()) if len(on) else None,
+                    "unoccupied_mean_c": mean(off),
+                    "occupied_hours_above_19_c": int((on > 19.0).sum()),
+                    "sensors": [s.code for s in zone.sensors]})
+    return out
+
+
 def _quality(conn, b: Building, lo: datetime, hi: datetime) -> list[dict]:
     q = S.quality_issue.c
     rows = conn.execute(
@@ -320,7 +351,8 @@ def building_month(conn: Connection, b: Building, start: date, end: date,
     total = _sum(mm.kwh for mm in meters)
     prev_total = _sum(mm.prev_kwh for mm in meters)
     station = next((r.weather_key for r in refs.values() if r.weather_key), b.weather_station)
-    dju, prev_dju, dju_method = _dju(conn, b, station, start, end, warnings)
+    dju, prev_dju, dju_method = _dju(conn, b, station, start, end, warnings,
+                                     prev_total is not None)
     done, realised = _actions(conn, b.code, start, end)
     ref = building_ref(conn, b.code)
     area = b.floor_area_m2
@@ -333,7 +365,8 @@ def building_month(conn: Connection, b: Building, start: date, end: date,
         co2_kg=_sum(mm.co2_kg for mm in meters), eur=_sum(mm.eur for mm in meters),
         dju=dju, prev_dju=prev_dju, dju_method=dju_method,
         findings=_findings(conn, b.code, lo, hi), actions_done=done, realised=realised,
-        plans=_plans(conn, b.code, lo, hi), quality=_quality(conn, b, lo, hi),
+        plans=_plans(conn, b.code, lo, hi), comfort=_comfort(conn, b, start, end),
+        quality=_quality(conn, b, lo, hi),
         warnings=warnings)
 
 
