@@ -147,7 +147,9 @@ def start(store: Store, settings, jobs: JobRegistry, *, paused: bool = False,
         sched.add_job(_logged("folder_ingest", lambda: ingest_folder(store,
                                                                       settings.ingest_dir)),
                       IntervalTrigger(minutes=5, timezone=tz), id="folder_ingest",
-                      name=f"import du dossier {settings.ingest_dir}")
+                      name=f"import du dossier {settings.ingest_dir}",
+                      # at start too: files dropped while the service was down wait no longer
+                      next_run_time=datetime.now(tz))
     sched.start(paused=paused)
     log.info("scheduler started", extra={"jobs": [j.id for j in sched.get_jobs()],
                                          "at": datetime.now(UTC).isoformat()})
