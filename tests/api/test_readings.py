@@ -45,8 +45,9 @@ def test_readings_of_a_window_given_in_paris_time(est):
 def test_a_time_without_offset_is_refused_with_a_clear_message(est):
     r = est.client.get(READ, headers=est.auth("admin@portfolio"),
                        params={"start": "2019-03-01T00:00:00"})
-    assert r.status_code == 422
-    assert "no UTC offset" in r.json()["detail"] and "+01:00" in r.json()["detail"]
+    assert r.status_code == 422 and r.json()["type"].endswith("invalid-request")
+    assert r.json()["detail"].startswith("query.start: 2019-03-01T00:00:00 has no UTC offset")
+    assert "+01:00" in r.json()["detail"]
     r = est.client.get(READ, headers=est.auth("admin@portfolio"), params={
         "start": "2019-03-02T00:00:00Z", "end": "2019-03-01T00:00:00Z"})
     assert r.status_code == 422 and "after" in r.json()["detail"]

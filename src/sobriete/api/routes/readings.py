@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 import pandas as pd
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime, BaseModel
 
 from sobriete.api.deps import access, authorize, get_store, principal
@@ -48,9 +49,10 @@ def _aware(name: str, value: datetime | None) -> pd.Timestamp | None:
     if value is None:
         return None
     if value.tzinfo is None or value.utcoffset() is None:
-        raise HTTPException(422, f"{name}={value.isoformat()} has no UTC offset: write it as "
-                                 f"{value.isoformat()}+01:00 (Paris, winter), +02:00 (summer) "
-                                 "or Z (UTC)")
+        raise RequestValidationError([{
+            "loc": ("query", name), "type": "timezone_aware",
+            "msg": f"{value.isoformat()} has no UTC offset: write it as {value.isoformat()}"
+                   "+01:00 (Paris, winter), +02:00 (summer) or Z (UTC)"}])
     return pd.Timestamp(value)
 
 
