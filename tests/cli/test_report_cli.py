@@ -83,8 +83,12 @@ def test_operat_and_tertiaire(db, tmp_path):
     assert r.exit_code == 0, r.output
     doc = json.loads(r.output)["trajectories"]["b0"]
     assert doc["reference_year"] == 2018 and doc["status"] == "on_track"
-    r = CliRunner().invoke(main, ["report", "tertiaire", "--db", db])
+    r = CliRunner().invoke(main, ["report", "tertiaire", "--cabs", "university=50",
+                                  "--db", db])
     assert r.exit_code == 0 and "dans la trajectoire" in r.output
+    assert "non atteinte" in r.output  # about 78 kWh/m² in 2019 against 50
+    r = CliRunner().invoke(main, ["report", "tertiaire", "--cabs", "university", "--db", db])
+    assert r.exit_code == 2 and "ACTIVITE=KWH_M2" in r.output
     r = CliRunner().invoke(main, ["report", "tertiaire", "--reference-year", "2009",
                                   "--db", db])
     assert r.exit_code == 2 and "2010" in r.output

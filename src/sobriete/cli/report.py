@@ -22,6 +22,10 @@ STATUS = {"target_met": ("objectif 2030 atteint", "2030 target met"),
           "no_data": ("pas d'année après la référence", "no year after the reference")}
 
 
+ABSOLUTE = {"met": ("atteinte", "met"), "not_met": ("non atteinte", "not met"),
+            "unknown": ("—", "—")}
+
+
 @main.group()
 def report() -> None:
     """Rapports : mensuel (HTML/PDF), export OPERAT, trajectoire Décret tertiaire."""
@@ -74,20 +78,34 @@ def operat(ctx, year, out_file, commune, reference_year, db_url) -> None:
         err_console.print(f"[yellow]{code}[/] : {why}")
 
 
+def _cabs(items: tuple[str, ...]) -> dict[str, float]:
+    out = {}
+    for item in items:
+        activity, _, value = item.partition("=")
+        try:
+            out[activity.strip()] = float(value.replace(",", "."))
+        except ValueError:
+            raise click.BadParameter(f"{item!r} : attendu ACTIVITE=KWH_M2, ex. school=95",
+                                     param_hint="--cabs") from None
+    return out
+
+
 @report.command("tertiaire")
 @click.option("--building", default=None, help="Code du bâtiment.")
 @click.option("--commune", default=None, help="Code INSEE de la commune.")
 @click.option("--reference-year", type=int, default=None,
               help="Année de référence (sinon la meilleure année complète 2010-2019).")
+@click.option("--cabs", "cabs", multiple=True, metavar="ACTIVITE=KWH_M2",
+              help="Valeur absolue Cabs (kWh/m²/an) d'une activité, ex. school=95 ; répétable.")
 @click.option("--json", "as_json", is_flag=True, help="Sortie JSON.")
 @_db_option
 @click.pass_context
-def tertiaire(ctx, building, commune, reference_year, as_json, db_url) -> None:
+def tertiaire(ctx, building, commune, reference_year, cabs, as_json, db_url) -> None:
     """Trajectoire Décret tertiaire par entité fonctionnelle (un bâtiment)."""
     lang = _lang(ctx)
     try:
         out = trajectories(open_store(db_url), building=building, commune=commune,
-                           reference_year=reference_year)
+                           reference_year=reference_year, cabs_kwh_m2=_cabs(cabs))
     except SobrieteError as exc:
         fail(exc, lang)
     if as_json:
@@ -99,7 +117,7 @@ def tertiaire(ctx, building, commune, reference_year, as_json, db_url) -> None:
     for col in (("Bâtiment", "Building"), ("Réf.", "Ref."), ("Réf. kWh", "Ref. kWh"),
                 ("Objectif 2030 kWh", "2030 target kWh"), ("Année", "Year"),
                 ("kWh corrigés", "Adjusted kWh"), ("Baisse", "Reduction"),
-                ("Statut", "Status")):
+                ("Statut", "Status"), ("Cabs", "Cabs")):
         table.add_column(col[0] if fr else col[1],
                          justify="left" if col[0] in ("Bâtiment", "Statut") else "right")
     for code, t in out.trajectories.items():
@@ -107,7 +125,7 @@ def tertiaire(ctx, building, commune, reference_year, as_json, db_url) -> None:
                       num(t.targets_kwh[min(t.targets_kwh)], lang), str(t.latest_year or "—"),
                       num(t.latest_adjusted_kwh, lang),
                       "—" if t.reduction_pct is None else f"{num(t.reduction_pct, lang, 1)} %",
-                      STATUS[t.status][0 if fr else 1])
+                      STATUS[t.status][0 if fr else 1], ABSOLUTE[t.absolute_status][0 if fr else 1])
     console.print(table)
     for code, why in sorted(out.errors.items()):
         err_console.print(f"[yellow]{code}[/] : {why}")

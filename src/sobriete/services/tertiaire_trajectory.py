@@ -110,6 +110,7 @@ class Trajectory(BaseModel):
     absolute_status: Literal["met", "not_met", "unknown"]
     dju_ref: float
     dju_method: str
+    station: str
     approximations: list[str]
     warnings: list[dict]  # code, message_fr, message_en
 
@@ -263,7 +264,7 @@ def trajectory(store: Store, b: Building, *, reference_year: int | None = None,
                        if latest and ref.adjusted_kwh > 0 else None),
         expected_kwh=expected, status=status, absolute_cabs_kwh_m2=cabs,
         absolute_status=abs_status, dju_ref=dju_ref,
-        dju_method=f"{DJU_METHOD.value}, base 18 °C, station {station}",
+        dju_method=f"{DJU_METHOD.value}, base 18 °C, station {station}", station=station,
         approximations=list(APPROXIMATIONS), warnings=_dedup(warnings))
 
 
@@ -334,7 +335,7 @@ def operat_rows(store: Store, year: int, *, buildings: list[str] | None = None,
                 **{col: point.kwh.get(c) for c, col in CARRIER_COLUMNS.items()},
                 "conso_totale_kwh": point.total_kwh, "couverture_pct": point.coverage_pct,
                 "dju_annee": point.dju, "dju_reference": t.dju_ref,
-                "station_meteo": t.dju_method.rsplit("station ", 1)[-1],
+                "station_meteo": t.station,
                 "conso_corrigee_climat_kwh": point.adjusted_kwh,
                 "annee_reference": t.reference_year, "conso_reference_kwh": t.reference_kwh,
                 "objectif_2030_kwh": t.targets_kwh[first],
