@@ -27,6 +27,7 @@ from sqlalchemy import Connection, func, select
 from sobriete.analytics.calendar import occupied
 from sobriete.domain.access import Action
 from sobriete.domain.portfolio import ActivityCategory, OccupancyCalendar, default_calendar
+from sobriete.reporting.i18n import LABELS
 from sobriete.services.store import schema as S
 
 KINDS = ("finding", "comfort", "flex_event", "data_outage")
@@ -92,18 +93,21 @@ def new_findings(conn: Connection, blds: dict[int, dict], since: datetime, now: 
                  ) -> list[AlertEvent]:
     f, r = S.finding.c, S.diagnosis_run.c
     q = (select(f.building_id, f.key, f.kind, f.series_key, f.eur_per_year, f.kwh_per_year,
-                f.start_utc, r.started_at)
+                f.start_utc, f.doc_json, r.started_at)
          .select_from(S.finding.join(S.diagnosis_run, f.first_run_id == r.id))
          .where(r.started_at >= since, r.started_at <= now, f.status == "open"))
     out = []
     for x in conn.execute(q).mappings():
         bld = blds[x["building_id"]]
-        money = (f", environ {x['eur_per_year']:,.0f} €/an".replace(",", " ")
-                 if x["eur_per_year"] else "")
+        euros = f"{x['eur_per_year']:,.0f}".replace(",", "\u202f") if x["eur_per_year"] else ""
+        money = f", environ {euros} €/an" if euros else ""
+        label = LABELS.get(f"kind_{x['kind']}", (x["kind"],))[0]
+        message = json.loads(x["doc_json"]).get("message_fr") or ""
         out.append(_event(
             "finding", f"{x['key']}", bld, _aware(x["started_at"]),
-            f"Nouveau constat « {x['kind']} » — {bld['name']}",
-            f"Compteur {x['series_key']}, depuis le {_local(x['start_utc'])}{money}.",
+            f"Nouveau constat : {label} — {bld['name']}",
+            f"{message} (compteur {x['series_key']}, depuis le "
+            f"{_local(x['start_utc'])[:10]}{money}).".strip(),
             finding_key=x["key"], finding_kind=x["kind"], eur_per_year=x["eur_per_year"],
             kwh_per_year=x["kwh_per_year"]))
     return out
@@ -172,6 +176,10 @@ def flex_events(conn: Connection, blds: dict[int, dict], since: datetime, now: d
     return out
 
 
+def _duration(hours: float) -> str:
+    return f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} jours"
+
+
 def data_outages(conn: Connection, blds: dict[int, dict], now: datetime,
                  s: RuleSettings) -> list[AlertEvent]:
     se, r = S.series.c, S.reading.c
@@ -194,7 +202,7 @@ def data_outages(conn: Connection, blds: dict[int, dict], now: datetime,
         out.append(_event(
             "data_outage", f"{x['key']}|{int(x['last_end_s'])}", bld, ended,
             f"Données absentes : compteur {x['key']} — {bld['name']}",
-            f"Aucun relevé depuis le {_local(ended)} ({hours:.0f} h). Vérifiez la "
+            f"Aucun relevé depuis le {_local(ended)} ({_duration(hours)}). Vérifiez la "
             "télérelève ou déposez le fichier du fournisseur.",
             series_key=x["key"], last_reading_end=ended.isoformat(),
             silent_hours=round(hours, 1)))

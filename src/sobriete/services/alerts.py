@@ -205,7 +205,9 @@ def compose(r: Recipient, events: list[AlertEvent], settings: MailSettings, chan
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain="sobriete")
     msg.set_content("\n".join(text))
-    msg.add_alternative("<html><body>" + "".join(parts) + "</body></html>", subtype="html")
+    msg.add_alternative('<!doctype html><html lang="fr"><head><meta charset="utf-8">'
+                        "<style>li{margin-bottom:.6em}</style></head><body>"
+                        + "".join(parts) + "</body></html>", subtype="html")
     return msg
 
 
