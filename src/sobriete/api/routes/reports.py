@@ -8,6 +8,7 @@ exist), one only partly visible a 403 (``commune_readable``).
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -63,7 +64,7 @@ def _render(request: Request, fmt: str, lang: str | None, **scope) -> Response:
         return HTMLResponse(html)
     from sobriete.reporting.pdf import html_to_pdf
 
-    name = f"rapport_{report.code}_{report.month}.pdf"
+    name = f"rapport_{re.sub(r'[^A-Za-z0-9_-]', '_', report.code)}_{report.month}.pdf"
     return Response(html_to_pdf(html), media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
