@@ -111,7 +111,18 @@ def _occupied_instants(n: int) -> list[datetime]:
     now = pd.Timestamp.now(tz="UTC").floor("15min")
     grid = pd.date_range(now - pd.Timedelta(days=6), now - pd.Timedelta(hours=1), freq="15min")
     mask, _ = occupied(default_calendar(ActivityCategory.TOWN_HALL), grid)
-    return [t.to_pydatetime() for t in grid[mask][-n:]]
+    open_ = grid[mask]
+    days = open_.tz_convert("Europe/Paris").date
+    day = max(d for d in set(days) if (days == d).sum() >= n)  # one local day: one event
+    return [t.to_pydatetime() for t in open_[days == day][:n]]
+
+
+def _closed_instant() -> datetime:
+    """An instant of the last six days when the town hall B is closed (a night)."""
+    now = pd.Timestamp.now(tz="UTC").floor("15min")
+    grid = pd.date_range(now - pd.Timedelta(days=6), now - pd.Timedelta(hours=1), freq="15min")
+    mask, _ = occupied(default_calendar(ActivityCategory.TOWN_HALL), grid)
+    return grid[~mask][-1].to_pydatetime()
 
 
 def _build(url: str, folder: Path):
@@ -140,6 +151,12 @@ def _build(url: str, folder: Path):
                               dispatch="sent", applied=d,
                               inputs={"observation": True, "bureaux.temp_zone_c": 16.5})
             insert_decision(conn, pid, rec, "bureaux", driver="dry-run")
+        # A colder night step: the town hall is closed, so it is no discomfort of anyone.
+        night = _closed_instant()
+        rec = AuditRecord(time_utc=night, building_code="B", mode="automatic", dispatch="sent",
+                          applied=Decision(time_utc=night, building_code="B"),
+                          inputs={"observation": True, "bureaux.temp_zone_c": 11.0})
+        insert_decision(conn, pid, rec, "bureaux", driver="dry-run")
         start = pd.Timestamp.now(tz="UTC").ceil("h") + pd.Timedelta(hours=20)
         save_event(conn, {"event_id": "EJP-1", "start_utc": start,
                           "end_utc": start + pd.Timedelta(hours=2), "request_kw": 15,
@@ -209,7 +226,8 @@ def test_immediate_alerts_go_to_the_right_people_once(store_ids, smtp):
     # C2's manager: B's comfort violation (16.5 °C while occupied) and B's shedding.
     (m2,) = inbox.to("em2@commune2.test")
     text2, html2 = _body(m2, "plain"), _body(m2, "html")
-    assert "Inconfort : zone bureaux à 16.5 °C — Mairie B" in text2
+    assert "Inconfort : zone bureaux à 16.5 °C — Mairie B" in text2  # not the closed 11 °C
+    assert "3 pas de contrôle en occupation sous 18.0 °C" in text2
     assert "Effacement demandé : 5.0 kW — Mairie B" in text2
     assert "École A" not in text2 and "École A" not in html2
     assert '<a href="https://energie.commune.test/batiments/B">' in html2
