@@ -6,6 +6,7 @@ role that matters to the pages."""
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -140,9 +141,22 @@ def web_store(any_store_url: str, web_files: Path) -> Store:
     store.close()
 
 
+@pytest.fixture(scope="session")
+def _web_sqlite_file(tmp_path_factory, web_files: Path) -> Path:
+    path = tmp_path_factory.mktemp("web_sqlite") / "store.sqlite"
+    analysed(f"sqlite:///{path}", web_files).close()
+    return path
+
+
 @pytest.fixture
-def web_sqlite(sqlite_url: str, web_files: Path) -> Store:
-    store = analysed(sqlite_url, web_files)
+def web_sqlite(tmp_path: Path, _web_sqlite_file: Path) -> Store:
+    """The analysed estate on SQLite: built once, copied for each test (tests write)."""
+    path = tmp_path / "web.sqlite"
+    for suffix in ("", "-wal", "-shm"):  # WAL mode: the last writes may be in the -wal file
+        src = _web_sqlite_file.with_name(_web_sqlite_file.name + suffix)
+        if src.exists():
+            shutil.copyfile(src, path.with_name(path.name + suffix))
+    store = open_store(f"sqlite:///{path}")
     yield store
     store.close()
 
