@@ -129,3 +129,20 @@ def test_reports_on_postgresql(estate_files, pg_url):
         op = c.get("/api/v1/tertiaire/operat.csv", params={"year": 2019}, headers=auth)
         assert op.content.decode("utf-8-sig").count("\r\n") == 3  # header + A + B
     store.close()
+
+
+def test_the_stored_baseline_is_replayed_on_the_month(api_estate):
+    # The estate's baselines were fitted on 2019-01..06 (daily): March is inside that period,
+    # so the model replayed on March's weather must land close to what was metered.
+    from sobriete.services.monthly_report import monthly_report
+
+    b = monthly_report(api_estate.store, "2019-03", building="A").buildings[0]
+    for m in b.meters:
+        assert m.baseline_kwh is not None, m.meter_code
+        assert m.baseline_kwh == pytest.approx(m.kwh, rel=0.25)
+        assert m.vs_baseline_pct == pytest.approx(100 * (m.kwh / m.baseline_kwh - 1))
+        doc = m.provenance["baseline"]
+        assert doc["frequency"] == "daily" and doc["fitted_on"] == ["2019-01-01", "2019-07-01"]
+    html = api_estate.client.get("/api/v1/buildings/A/reports/monthly", params=MONTH,
+                                 headers=api_estate.auth("viewer@commune")).text
+    assert f"{b.meters[0].baseline_kwh:,.0f}".replace(",", "\u202f") in html
