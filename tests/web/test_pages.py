@@ -42,6 +42,10 @@ def test_portfolio_shows_only_the_communes_buildings_with_figures(web_sqlite, cl
         # b4 has no coordinates: listed below the map
         assert re.search(r"sans coordonnées \(1\)", page)
         assert "/batiments/b0" not in c.get("/?commune=C2").text
+        logged_in(c, "em.c1")
+        csv_link = re.search(r'href="(/api/v1/buildings\?format=csv[^"]*)"', c.get("/").text)
+        export = c.get(csv_link.group(1).replace("&amp;", "&"))
+        assert export.status_code == 200 and "b0" in export.text and "b4" not in export.text
 
 
 def test_building_page_has_curves_baseline_and_provenance(web_store, client, logged_in):

@@ -4,7 +4,7 @@ plan and comfort, data quality. Outside the principal's scope: the 404 page."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -65,7 +65,9 @@ def building_page(request: Request, building_code: str,
         status = load_status(conn, [ref.id]).get(ref.id)
         findings = load_findings(conn, building=building_code)
         actions = actions_of(conn, building_code)
+    year_start = view["window"]["end"] - timedelta(days=364) if view["window"] else None
     return render(request, "building.html", who, ref=ref, view=view, st=status,
+                  year_start=year_start,
                   findings=findings, actions=actions, statuses=STATUSES, error=error, msg=msg,
                   can_write=can(who, Action.WRITE, ref.commune_code, ref.territory_code),
                   action_name=action_name, today=date.today())
