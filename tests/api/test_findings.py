@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sobriete.services.audit import recent_writes
+from sobriete.services.store.findings import load_findings
 
 V1 = "/api/v1"
 
@@ -89,3 +90,22 @@ def test_an_unknown_finding_is_a_plain_404(est):
     r = est.client.post(f"{V1}/findings/{est.finding_keys['A'][0]}/status",
                         headers=est.auth("admin@portfolio"), json={"status": "gone"})
     assert r.status_code == 422
+
+
+def test_pages_are_read_in_sql_in_the_ranking_of_the_store(est):
+    """SQL ordering and paging give the same ranking as ``rank_key`` over every finding."""
+    with est.store.engine.connect() as conn:
+        ranked = [s.key for s in load_findings(conn, include_dismissed=True)]
+    h = est.auth("admin@portfolio")
+    got = []
+    for offset in range(0, len(ranked), 3):
+        page = est.client.get(f"{V1}/findings", headers=h, params={
+            "status": "all", "limit": 3, "offset": offset}).json()
+        assert page["total"] == len(ranked)
+        got += [f["key"] for f in page["items"]]
+    assert got == ranked
+    r = est.client.get(f"{V1}/findings", headers=h, params={"status": "all", "format": "csv",
+                                                            "limit": 1})
+    lines = r.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("key;building_code;kind")
+    assert [x.split(";")[0] for x in lines[1:]] == ranked  # the whole list, not one page

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import AwareDatetime, BaseModel
 
 from sobriete.api.deps import access, authorize, get_store, principal
-from sobriete.api.lists import ListParams, Page, list_params, paged
+from sobriete.api.lists import ListParams, Page, list_params, table_file
 from sobriete.domain.access import Action, Principal
 from sobriete.domain.findings import FindingKind
 from sobriete.services import api_estate as E
@@ -69,12 +69,19 @@ def _out(code: str, s: StoredFinding) -> FindingOut:
 
 
 def _list(request: Request, codes: list[str], status: Status, kind: FindingKind | None,
-          include_not_seen: bool) -> list[FindingOut]:
+          include_not_seen: bool, params: ListParams, name: str):
+    """One page parsed from a page read in SQL (a portfolio holds tens of thousands of
+    findings), or the whole list as a file."""
+    one_page = params.format == "json"
     with get_store(request).engine.connect() as conn:
-        found = load_findings_of(conn, codes, status=None if status == "all" else status,
-                                 kind=kind.value if kind else None,
-                                 include_not_seen=include_not_seen)
-    return [_out(code, s) for code, s in found]
+        total, found = load_findings_of(
+            conn, codes, status=None if status == "all" else status,
+            kind=kind.value if kind else None, include_not_seen=include_not_seen,
+            limit=params.limit if one_page else None, offset=params.offset if one_page else 0)
+    rows = [_out(code, s) for code, s in found]
+    if not one_page:
+        return table_file(rows, params.format, name)
+    return Page[FindingOut](items=rows, total=total, limit=params.limit, offset=params.offset)
 
 
 NotSeen = Annotated[bool, Query(description="inclure ceux que le dernier diagnostic n'a pas "
@@ -93,7 +100,7 @@ def findings(request: Request, who: Who, params: Params,
         codes = E.visible_codes(conn, who, Action.READ, commune=commune)
     if building is not None:
         codes = [c for c in codes if c == building]
-    return paged(_list(request, codes, status, kind, include_not_seen), params, "anomalies")
+    return _list(request, codes, status, kind, include_not_seen, params, "anomalies")
 
 
 @router.get("/buildings/{building_code}/findings", response_model=Page[FindingOut],
@@ -103,7 +110,7 @@ def building_findings(building_code: str, request: Request, who: Who, params: Pa
                       status: Status = "open", kind: FindingKind | None = None,
                       include_not_seen: NotSeen = False):
     authorize(request, who, Action.READ, building_code)
-    return paged(_list(request, [building_code], status, kind, include_not_seen), params,
+    return _list(request, [building_code], status, kind, include_not_seen, params,
                  f"anomalies-{building_code}")
 
 

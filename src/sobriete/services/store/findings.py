@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, case, func, select, update
 
 from sobriete.domain.errors import SobrieteError
 from sobriete.domain.findings import Finding, priority
@@ -143,13 +143,8 @@ def set_finding_status(conn: Connection, key: str, status: str) -> StoredFinding
     return get_finding(conn, row["key"])
 
 
-def load_findings_of(conn: Connection, building_codes: list[str], *,
-                     status: str | None = "open", kind: str | None = None,
-                     include_not_seen: bool = False) -> list[tuple[str, StoredFinding]]:
-    """(building code, finding) of the given buildings only (the caller's scope, in SQL),
-    ranked like ``load_findings``; ``status`` None: open and dismissed."""
-    if not building_codes:
-        return []
+def _of_query(building_codes: list[str], status: str | None, kind: str | None,
+              include_not_seen: bool):
     q = (select(S.finding, S.building.c.code.label("building_code"))
          .join(S.building, S.building.c.id == S.finding.c.building_id)
          .where(S.building.c.code.in_(sorted(building_codes))))
@@ -159,8 +154,27 @@ def load_findings_of(conn: Connection, building_codes: list[str], *,
         q = q.where(S.finding.c.kind == kind)
     if not include_not_seen:
         q = q.where(S.finding.c.seen_last.is_(True))
-    found = [(r["building_code"], _stored(r)) for r in conn.execute(q).mappings()]
-    return sorted(found, key=lambda x: rank_key(x[1]))
+    return q
+
+
+def load_findings_of(conn: Connection, building_codes: list[str], *,
+                     status: str | None = "open", kind: str | None = None,
+                     include_not_seen: bool = False, limit: int | None = None,
+                     offset: int = 0) -> tuple[int, list[tuple[str, StoredFinding]]]:
+    """(how many, the page of (building code, finding)) of the given buildings only (the
+    caller's scope, in SQL), ranked like ``rank_key`` by SQL so that only the page is
+    parsed; ``status`` None: open and dismissed; ``limit`` None: all."""
+    if not building_codes:
+        return 0, []
+    q = _of_query(building_codes, status, kind, include_not_seen)
+    total = conn.execute(select(func.count()).select_from(q.subquery())).scalar_one()
+    f = S.finding.c
+    q = q.order_by(case((f.eur_per_year.is_(None), 1), else_=0), f.eur_per_year.desc(),
+                   case((f.kwh_per_year.is_(None), 1), else_=0), f.kwh_per_year.desc(),
+                   f.score.desc(), f.key).offset(offset)
+    if limit is not None:
+        q = q.limit(limit)
+    return total, [(r["building_code"], _stored(r)) for r in conn.execute(q).mappings()]
 
 
 def finding_building(conn: Connection, key: str) -> tuple[str, str]:
