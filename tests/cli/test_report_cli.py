@@ -83,6 +83,9 @@ def test_operat_and_tertiaire(db, tmp_path):
     assert r.exit_code == 0, r.output
     doc = json.loads(r.output)["trajectories"]["b0"]
     assert doc["reference_year"] == 2018 and doc["status"] == "on_track"
+    r = CliRunner().invoke(main, ["report", "tertiaire", "--until", "2018", "--json",
+                                  "--db", db])
+    assert json.loads(r.output)["trajectories"]["b0"]["status"] == "no_data"
     r = CliRunner().invoke(main, ["report", "tertiaire", "--cabs", "university=50",
                                   "--db", db])
     assert r.exit_code == 0 and "dans la trajectoire" in r.output

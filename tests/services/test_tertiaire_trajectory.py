@@ -64,6 +64,9 @@ def test_given_reference_absolute_values_and_errors(b0_store):
     assert t.absolute_cabs_kwh_m2 == 50.0 and t.absolute_status == "unknown"
     t = trajectory(b0_store, b0, reference_year=2018, cabs_kwh_m2={"university": 50.0})
     assert t.absolute_status == "not_met"  # about 78 kWh/m² in 2019
+    # Later data left aside: 2018 alone, reference and nothing after it.
+    t = trajectory(b0_store, b0, until_year=2018)
+    assert [p.year for p in t.years] == [2018] and t.status == "no_data"
     with pytest.raises(TertiaireError, match="between 2010 and 2019"):
         trajectory(b0_store, b0, reference_year=2020)
     with pytest.raises(TertiaireError, match="no usable data in reference year 2015"):
@@ -96,6 +99,9 @@ def test_operat_export(b0_store):
     assert r["conso_gaz_naturel_kwh"] == str(round(_year_kwh("gas_kwh_hourly", 2019)))
     assert r["conso_reseau_chaleur_kwh"] == ""  # unknown, not zero
     assert r["statut_trajectoire"] == "on_track" and r["assujetti"] == "oui"
+    # Declaring 2018 judges 2018, not the later 2019.
+    rows, _ = operat_rows(b0_store, 2018)
+    assert rows[0]["statut_trajectoire"] == "no_data" and rows[0]["annee_reference"] == 2018
     # A year outside the data: the entity is left out, with why.
     rows, errors = operat_rows(b0_store, 2016)
     assert rows == [] and "2016" in errors["b0"]

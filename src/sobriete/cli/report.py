@@ -95,17 +95,22 @@ def _cabs(items: tuple[str, ...]) -> dict[str, float]:
 @click.option("--commune", default=None, help="Code INSEE de la commune.")
 @click.option("--reference-year", type=int, default=None,
               help="Année de référence (sinon la meilleure année complète 2010-2019).")
+@click.option("--until", "until_year", type=int, default=None,
+              help="Dernière année prise en compte (ex. 2019 : laisser de côté 2020, année de "
+                   "fermetures).")
 @click.option("--cabs", "cabs", multiple=True, metavar="ACTIVITE=KWH_M2",
               help="Valeur absolue Cabs (kWh/m²/an) d'une activité, ex. school=95 ; répétable.")
 @click.option("--json", "as_json", is_flag=True, help="Sortie JSON.")
 @_db_option
 @click.pass_context
-def tertiaire(ctx, building, commune, reference_year, cabs, as_json, db_url) -> None:
+def tertiaire(ctx, building, commune, reference_year, until_year, cabs, as_json,
+              db_url) -> None:
     """Trajectoire Décret tertiaire par entité fonctionnelle (un bâtiment)."""
     lang = _lang(ctx)
     try:
         out = trajectories(open_store(db_url), building=building, commune=commune,
-                           reference_year=reference_year, cabs_kwh_m2=_cabs(cabs))
+                           reference_year=reference_year, until_year=until_year,
+                           cabs_kwh_m2=_cabs(cabs))
     except SobrieteError as exc:
         fail(exc, lang)
     if as_json:

@@ -181,12 +181,14 @@ def _status(ref: float, ref_year: int, targets: dict[int, float], latest: YearPo
 
 
 def trajectory(store: Store, b: Building, *, reference_year: int | None = None,
+               until_year: int | None = None,
                cabs_kwh_m2: dict[str, float] | None = None,
                settings: AdviceSettings | None = None, weather=None,
                dju_cache: dict | None = None) -> Trajectory:
     """The trajectory of the entity made of building ``b`` (module doc). ``dju_cache``: a
     dict shared between the buildings of one call, so that a station's degree-days (a read
-    of its whole history) are computed once."""
+    of its whole history) are computed once. ``until_year``: the last year shown and judged
+    (later data left aside, e.g. a year of closure that would read as a saving)."""
     s = settings or AdviceSettings()
     if reference_year is not None:
         check_reference_year(reference_year)
@@ -207,6 +209,11 @@ def trajectory(store: Store, b: Building, *, reference_year: int | None = None,
             raise TertiaireError(f"building {b.code!r}: no usable data in reference year "
                                  f"{reference_year} (readings from {years[0]} to {years[-1]})")
         periods: dict[int, tuple] = {}  # year -> (PeriodEnergy, coverage): one replay each
+        if until_year is not None:
+            if until_year < years[0]:
+                raise TertiaireError(f"building {b.code!r}: no reading up to {until_year} "
+                                     f"(readings from {years[0]} to {years[-1]})")
+            years = range(years[0], min(years[-1], until_year) + 1)
         for y in years:
             cov = _coverage(conn, b, y)
             if cov < MIN_YEAR_SHARE:
@@ -279,7 +286,7 @@ def _dedup(warnings: list[dict]) -> list[dict]:
 
 def trajectories(store: Store, *, buildings: list[str] | None = None,
                  building: str | None = None, commune: str | None = None,
-                 reference_year: int | None = None,
+                 reference_year: int | None = None, until_year: int | None = None,
                  cabs_kwh_m2: dict[str, float] | None = None,
                  weather=None) -> TrajectoryOutcome:
     """Trajectories of one building, a commune, the codes in ``buildings`` (the API passes
@@ -297,6 +304,7 @@ def trajectories(store: Store, *, buildings: list[str] | None = None,
             continue
         try:
             out.trajectories[b.code] = trajectory(store, b, reference_year=reference_year,
+                                                  until_year=until_year,
                                                   cabs_kwh_m2=cabs_kwh_m2, weather=weather,
                                                   dju_cache=cache)
         except (SobrieteError, ValueError) as exc:
@@ -312,8 +320,9 @@ def operat_rows(store: Store, year: int, *, buildings: list[str] | None = None,
     """One OPERAT line (``reporting.operat.OPERAT_COLUMNS``) per entity for consumption year
     ``year``, and the buildings left out with why. An entity without that year in its data
     is left out rather than declared with a partial figure."""
+    # the status declared is the one of that year, not of later data
     out = trajectories(store, buildings=buildings, commune=commune,
-                       reference_year=reference_year, weather=weather)
+                       reference_year=reference_year, until_year=year, weather=weather)
     rows, errors = [], dict(out.errors)
     with store.engine.connect() as conn:
         for code, t in out.trajectories.items():

@@ -160,14 +160,17 @@ def _reference(year: int | None) -> int | None:
 def list_trajectories(request: Request, who: Who, params: Params,
                       commune: str | None = None,
                       reference_year: Annotated[int | None, Query(
-                          description="2010-2019; default: best complete year")] = None):
+                          description="2010-2019; default: best complete year")] = None,
+                      until_year: Annotated[int | None, Query(
+                          description="last year shown and judged (later data left aside)"
+                      )] = None):
     ref_year = _reference(reference_year)
     with get_store(request).engine.connect() as conn:
         refs = building_refs(conn, who, Action.READ, commune=commune)
     # JSON: only the page is computed (each trajectory reads years of readings); files: all.
     todo = refs if params.format != "json" else refs[params.offset:params.offset + params.limit]
     out = trajectories(get_store(request), buildings=[r.code for r in todo],
-                       reference_year=ref_year)
+                       reference_year=ref_year, until_year=until_year)
     rows = [_row(r, out.trajectories.get(r.code), out.errors.get(r.code)) for r in todo]
     if params.format != "json":
         return paged(rows, params, "tertiaire")
