@@ -335,3 +335,24 @@ def test_without_smtp_the_alerts_are_kept_for_the_dashboard(store_ids):
     rows = alerts.recent(store, me)
     assert rows and {r["channel"] for r in rows} == {"dashboard"}
     assert {r["building_code"] for r in rows} == {"B"}
+
+
+def test_a_long_digest_lists_the_costliest_and_points_to_the_board(store_ids, smtp,
+                                                                  monkeypatch):
+    store, _ = store_ids
+    inbox, port = smtp
+    n = _findings(store, "B")
+    assert n >= 3
+    monkeypatch.setattr(alerts, "MAX_PER_KIND", 2)
+    report = alerts.send_digest(store, _settings(port))
+    assert report.alerts_recorded >= n  # all recorded, even those not listed
+    text = _body(inbox.to("em2@commune2.test")[0], "plain")
+    assert text.count("Nouveau constat") == 2
+    assert f"… et {n - 2} autres : voir le tableau de bord" in text
+    with store.engine.connect() as conn:
+        eur = sorted(conn.execute(select(S.finding.c.eur_per_year).join(
+            S.building, S.building.c.id == S.finding.c.building_id).where(
+            S.building.c.code == "B")).scalars(), key=lambda v: -(v or 0))
+    listed = [line for line in text.splitlines() if "€/an" in line]
+    top = f"{eur[0]:,.0f}".replace(",", "\u202f")
+    assert f"environ {top} €/an" in listed[0]

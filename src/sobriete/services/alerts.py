@@ -48,6 +48,7 @@ DEFAULT_MODES = {"finding": "digest", "comfort": "immediate", "flex_event": "imm
                  "data_outage": "immediate"}
 KIND_FR = {"finding": "Nouveaux constats", "comfort": "Inconfort en occupation",
            "flex_event": "Effacements demandés", "data_outage": "Données absentes"}
+MAX_PER_KIND = 30  # an e-mail lists at most this many events of a kind, then points to the board
 # One run at a time in this process: two overlapping runs would both see an event as unsent.
 _RUN_LOCK = threading.Lock()
 
@@ -166,6 +167,14 @@ def visible(principal: Principal, event: AlertEvent) -> bool:
 
 # -- the e-mail --------------------------------------------------------------------------
 
+def _first(events: list[AlertEvent]) -> list[AlertEvent]:
+    """The ``MAX_PER_KIND`` events an e-mail lists: the costliest findings first, else the
+    latest (the first digest of a large estate can hold a thousand findings)."""
+    ranked = sorted(events, key=lambda e: (-(e.facts.get("eur_per_year") or 0),
+                                           -e.at.timestamp()))
+    return ranked[:MAX_PER_KIND]
+
+
 def compose(r: Recipient, events: list[AlertEvent], settings: MailSettings, channel: str,
             day: date | None = None) -> EmailMessage:
     """A French e-mail (plain text and HTML) listing ``events`` by kind, with links."""
@@ -186,11 +195,16 @@ def compose(r: Recipient, events: list[AlertEvent], settings: MailSettings, chan
             continue
         text += [f"== {KIND_FR[kind]} ({len(mine)}) =="]
         parts.append(f"<h3>{html.escape(KIND_FR[kind])} ({len(mine)})</h3><ul>")
-        for e in mine:
+        for e in _first(mine):
             link = f"{base}/batiments/{e.building_code}"
             text += [f"- {e.title_fr}", f"  {e.detail_fr}", f"  {link}", ""]
             parts.append(f'<li><a href="{html.escape(link)}">{html.escape(e.title_fr)}</a>'
                          f"<br>{html.escape(e.detail_fr)}</li>")
+        if len(mine) > MAX_PER_KIND:
+            more = (f"… et {len(mine) - MAX_PER_KIND} autres : voir le tableau de bord "
+                    f"({base}/).")
+            text += [more, ""]
+            parts.append(f"<li>{html.escape(more)}</li>")
         parts.append("</ul>")
     footer = ("Tableau de bord : " + base + "/ — vos préférences d'alerte (immédiat, résumé "
               "quotidien ou rien, par type) : " + base + "/api/v1/me/alerts")
