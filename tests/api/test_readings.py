@@ -130,3 +130,20 @@ def test_only_writers_of_the_building_may_upload(est):
     assert r.status_code == 403 and r.json()["type"].endswith("out-of-scope")
     r = _upload(est, "energy_manager@commune", "releves.csv", LONG, building="B")
     assert r.status_code == 404 and r.json()["type"].endswith("out-of-scope")
+
+
+def test_pages_of_a_window_put_together_are_the_window(est):
+    h, window = est.auth("viewer@territory"), {"start": "2019-06-03T00:00:00+02:00",
+                                                "end": "2019-06-10T00:00:00+02:00"}
+    got, offset = [], 0
+    while True:
+        page = est.client.get(f"{V1}/buildings/B/series/B-elec/readings", headers=h,
+                              params={**window, "limit": 50, "offset": offset}).json()
+        assert page["total"] == 7 * 24
+        got += page["items"]
+        offset += 50
+        if offset >= page["total"]:
+            break
+    assert [x["value"] for x in got] == _source("b4", "2019-06-02 22:00", "2019-06-09 22:00")
+    starts = [x["start"] for x in got]
+    assert starts == sorted(starts) and len(set(starts)) == 7 * 24

@@ -22,7 +22,7 @@ from sobriete.domain import columns as C
 from sobriete.domain.errors import InputError
 from sobriete.services.imports import FORMATS, ImportOutcome, import_file
 from sobriete.services.store import Store
-from sobriete.services.store.readings import building_series, read_series
+from sobriete.services.store.readings import building_series, read_page, read_series
 
 # Formats that carry a building's own readings (weather, Tempo, EcoWatt and the registry are
 # shared by every building: they are not uploaded per building).
@@ -52,7 +52,18 @@ def pick_series(conn: Connection, building_id: int, key: str, quantity: str | No
 
 def readings(conn: Connection, choice: SeriesChoice, start: pd.Timestamp | None,
              end: pd.Timestamp | None) -> list[dict]:
-    frame = read_series(conn, choice.key, choice.quantity, start, end)
+    """Every reading of the window (for a file)."""
+    return _rows(read_series(conn, choice.key, choice.quantity, start, end), choice)
+
+
+def readings_page(conn: Connection, choice: SeriesChoice, start: pd.Timestamp | None,
+                  end: pd.Timestamp | None, limit: int, offset: int) -> tuple[int, list[dict]]:
+    """(total, one page) of the window, read in SQL."""
+    total, frame = read_page(conn, choice.key, choice.quantity, start, end, limit, offset)
+    return total, _rows(frame, choice)
+
+
+def _rows(frame: pd.DataFrame, choice: SeriesChoice) -> list[dict]:
     return [{"start": t.isoformat(), "duration_s": int(d), "value": float(v),
              "quantity": choice.quantity}
             for t, d, v in zip(frame[C.START_UTC], frame[C.DURATION_S], frame[C.VALUE],

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime, BaseModel
 
 from sobriete.api.deps import access, authorize, get_store, principal
-from sobriete.api.lists import ListParams, Page, list_params, paged
+from sobriete.api.lists import ListParams, Page, list_params, table_file
 from sobriete.domain.access import Action, Principal
 from sobriete.services import api_readings as R
 
@@ -81,8 +81,12 @@ def series_readings(
         if choice is None:
             raise HTTPException(404, f"building {building_code!r} has no series {series_key!r}"
                                 + (f" of quantity {quantity!r}" if quantity else ""))
-        rows = R.readings(conn, choice, lo, hi)
-    return paged(rows, params, f"releves-{series_key}")
+        if params.format != "json":
+            return table_file(R.readings(conn, choice, lo, hi), params.format,
+                              f"releves-{series_key}")
+        total, rows = R.readings_page(conn, choice, lo, hi, params.limit, params.offset)
+    return Page[ReadingOut](items=[ReadingOut(**r) for r in rows], total=total,
+                            limit=params.limit, offset=params.offset)
 
 
 @router.post("/buildings/{building_code}/readings", response_model=UploadOut,

@@ -298,3 +298,25 @@ def series_span(conn: Connection, key: str, quantity: str) -> tuple[int, int, in
     r = conn.execute(select(func.count(), func.min(reading.c.start_s),
                             func.max(reading.c.start_s)).where(reading.c.series_id == sid)).one()
     return None if not r[0] else (int(r[0]), int(r[1]), int(r[2]))
+
+
+def read_page(conn: Connection, key: str, quantity: str, start: pd.Timestamp | None,
+              end: pd.Timestamp | None, limit: int, offset: int) -> tuple[int, pd.DataFrame]:
+    """(number of readings starting in [start, end), one page of them by start) of a series:
+    an API page of a ten-year 10-minute series reads one page, not the series."""
+    sid = conn.execute(select(series_t.c.id).where(
+        series_t.c.key == key, series_t.c.quantity == quantity)).scalar_one_or_none()
+    cond = [reading.c.series_id == (sid if sid is not None else -1)]
+    if start is not None:
+        cond.append(reading.c.start_s >= int(pd.Timestamp(start).timestamp()))
+    if end is not None:
+        cond.append(reading.c.start_s < int(pd.Timestamp(end).timestamp()))
+    total = conn.execute(select(func.count()).select_from(reading).where(*cond)).scalar_one()
+    rows = conn.execute(select(reading.c.start_s, reading.c.duration_s, reading.c.value)
+                        .where(*cond).order_by(reading.c.start_s).limit(limit).offset(offset)
+                        ).all()
+    arr = np.array(rows, dtype="float64").reshape(-1, 3)
+    return int(total), pd.DataFrame({
+        C.SERIES_KEY: key, C.QUANTITY: quantity,
+        C.START_UTC: pd.to_datetime(arr[:, 0].astype("int64"), unit="s", utc=True),
+        C.DURATION_S: arr[:, 1].astype("int64"), C.VALUE: arr[:, 2]})
