@@ -104,7 +104,8 @@ def registry_frame(n: int, seed: int = 5) -> pd.DataFrame:
     # Communes of very unequal size, as in the metropolis (Paris-like ones own hundreds).
     weights = rng.pareto(1.2, N_COMMUNES) + 1
     which = rng.choice(N_COMMUNES, size=n, p=weights / weights.sum())
-    which[:N_COMMUNES] = np.arange(N_COMMUNES)  # every commune has at least one building
+    first = min(n, N_COMMUNES)
+    which[:first] = rng.permutation(N_COMMUNES)[:first]  # each commune a building, if n allows
     area = np.round(np.exp(rng.normal(np.log(1500), 0.6, n)).clip(150, 20_000), 1)
     rows = []
     for i in range(n):
@@ -144,7 +145,7 @@ def readings_frame(reg: pd.DataFrame, seed: int = 5) -> pd.DataFrame:
     days = temp.index
     hdd = np.clip(18.0 - temp.to_numpy(), 0, None)
     hdd_share = hdd / hdd.mean()
-    weekday = days.dayofweek.to_numpy()
+    weekday = days.day_of_week.to_numpy()
     in_2019 = (days.year == 2019).astype(float)
     n = len(reg)
     change = rng.choice([0.98, 1.05, 1.12], size=n, p=[0.70, 0.15, 0.15])
