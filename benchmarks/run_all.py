@@ -11,6 +11,10 @@ benchmarks/peers/setup_bench_env.sh when missing. Environment knobs:
   SOBRIETE_BENCH_CONTROL=skip     leave the heating-control benchmark out (issue 5; EnergyPlus
                                   from pyenergyplus-lbnl, bench extra, in this venv)
   SOBRIETE_BENCH_CONTROL_ARGS=".." arguments for `python -m benchmarks.control` (e.g. "--quick")
+  SOBRIETE_BENCH_SERVICE=skip     leave the service load benchmark out (issue 6; `sobriete
+                                  serve` on 5,000 buildings under 50 clients, SQLite then
+                                  PostgreSQL)
+  SOBRIETE_BENCH_SERVICE_ARGS=".." arguments for `python -m benchmarks.service` (e.g. "--quick")
 """
 
 from __future__ import annotations
@@ -46,6 +50,12 @@ def main() -> None:
         from benchmarks.control.bench import main as control
 
         control(shlex.split(os.environ.get("SOBRIETE_BENCH_CONTROL_ARGS", "")))
+    if os.environ.get("SOBRIETE_BENCH_SERVICE", "").lower() != "skip":
+        from benchmarks.service.__main__ import main as service
+
+        args = shlex.split(os.environ.get("SOBRIETE_BENCH_SERVICE_ARGS", ""))
+        service(args)
+        service([*args, "--pg"])
     if os.environ.get("SOBRIETE_BENCH_MV", "").lower() != "skip":
         rc = mv(shlex.split(os.environ.get("SOBRIETE_BENCH_MV_ARGS", "")))
         if rc:

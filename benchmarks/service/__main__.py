@@ -43,6 +43,12 @@ def _args(argv):
     p.add_argument("--profile", type=float, default=0.0, metavar="SECONDS",
                    help="after the measurement, this many seconds of load per endpoint with "
                    "py-spy attached to the server (pip install py-spy)")
+    p.add_argument("--keep", action="store_true", help="leave the database and the estate "
+                   "(estate.json, with its tokens) in the work folder for --reuse")
+    p.add_argument("--reuse", action="store_true", help="measure on the estate a --keep run "
+                   "left in --workdir (same --pg), without building it again")
+    p.add_argument("--build-only", action="store_true", help="build the estate, measure "
+                   "nothing (with --keep)")
     p.add_argument("--workdir", type=Path, default=None)
     p.add_argument("--out", type=Path, default=None, help="results JSON (default: "
                    "benchmarks/results/service.json, or the work folder with --quick)")
@@ -108,12 +114,25 @@ def main(argv: list[str] | None = None) -> dict:
           f"{warmup:g} s de chauffe + {duration:g} s par point d'accès ({workdir})")
     from sobriete.services.store import open_store
 
-    with database(a.pg, workdir) as db_url:
-        t0 = time.perf_counter()
-        store = open_store(db_url)
-        est = E.build(store, n, workdir)
-        store.engine.dispose()
-        build_s = time.perf_counter() - t0
+    saved = workdir / f"estate-{db_name}.json"
+    with database(a.pg, workdir, keep=a.keep, reuse=a.reuse) as db_url:
+        if a.reuse:
+            doc = json.loads(saved.read_text(encoding="utf-8"))
+            build_s = doc.pop("build_s")
+            est = E.Estate(**doc)
+            print(f"estate réutilisé : {saved} ({est.n_buildings} bâtiments)")
+        else:
+            t0 = time.perf_counter()
+            store = open_store(db_url)
+            est = E.build(store, n, workdir)
+            store.engine.dispose()
+            build_s = time.perf_counter() - t0
+            if a.keep:
+                saved.write_text(json.dumps({**est.to_json(), "build_s": build_s}),
+                                 encoding="utf-8")
+        if a.build_only:
+            print(f"estate construit en {build_s:.0f} s : {saved}")
+            return {}
         with serve(db_url, workdir) as (url, pid):
             endpoints, missing, checks = _endpoints(url, est)
             for name, want in _expected(est).items():
@@ -134,8 +153,7 @@ def main(argv: list[str] | None = None) -> dict:
                         else None)
     run = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": "python -m benchmarks.service" + (" --pg" if a.pg else "")
-                   + (" --quick" if a.quick else ""),
+        "command": " ".join(["python -m benchmarks.service", *(sys.argv[1:] if argv is None else argv)]),
         "commit": _commit(),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform()},

@@ -24,26 +24,34 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+KEPT_PG = "sobriete_bench_service"  # the database --keep leaves for --reuse
+
+
 @contextmanager
-def database(pg: bool, workdir: Path):
-    """The store URL of a fresh database, removed afterwards."""
+def database(pg: bool, workdir: Path, *, keep: bool = False, reuse: bool = False):
+    """The store URL of a fresh database, removed afterwards; ``keep``: left in place (for a
+    later ``reuse``, which opens it as it is and leaves it too)."""
     if not pg:
         path = workdir / "service-bench.sqlite"
-        path.unlink(missing_ok=True)
+        if not reuse:
+            path.unlink(missing_ok=True)
         yield f"sqlite:///{path}"
         return
     from sqlalchemy import create_engine
 
-    name = f"sobriete_bench_{uuid.uuid4().hex[:8]}"
+    name = KEPT_PG if keep or reuse else f"sobriete_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG_ADMIN.replace("postgresql://", "postgresql+psycopg://"),
                           isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    if not reuse:
+        with admin.connect() as c:
+            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            c.exec_driver_sql(f'CREATE DATABASE "{name}"')
     try:
         yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
     finally:
-        with admin.connect() as c:
-            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not (keep or reuse):
+            with admin.connect() as c:
+                c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
 
 
