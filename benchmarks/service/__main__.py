@@ -153,7 +153,8 @@ def main(argv: list[str] | None = None) -> dict:
                         else None)
     run = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join(["python -m benchmarks.service", *(sys.argv[1:] if argv is None else argv)]),
+        "command": " ".join(["python -m benchmarks.service",
+                             *(sys.argv[1:] if argv is None else argv)]),
         "commit": _commit(),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform()},
