@@ -47,9 +47,9 @@ def test_footprint_page_counts_jobs_and_scoped_savings(web_sqlite, client, logge
     with client(web_sqlite) as c:
         logged_in(c, "em.c1")
         page = c.get("/empreinte").text
-        assert "import:meter-csv" in page and "kgCO₂e" in page
+        assert "import:meter-csv" in page and "gCO₂e" in page
         # nothing measured in C1 yet: a dash, not a zero that would read as "no saving"
-        assert "0 actions faites mesurées\">–</span>" in page
+        assert "<div><b>–</b><span>Économie mesurée (actions)" in page
 
 
 def test_imports_page_imports_a_file_for_portfolio_writers_only(web_sqlite, client, logged_in):

@@ -77,7 +77,9 @@ def menu(who: Principal | None) -> list[tuple[str, str]]:
 
 def quantity(value, unit: str, digits: int = 0, lang: str = "fr", title: str = "") -> Markup:
     """A number with its unit, its provenance in the tooltip."""
-    text = number(value, digits, lang) + ("" if value is None else f"\u202f{unit}")
+    if value is None:
+        return Markup("–")
+    text = number(value, digits, lang) + f"\u202f{unit}"
     if title:
         return Markup(f'<span class="q" title="{escape(title)}">{escape(text)}</span>')
     return Markup(f'<span class="q">{escape(text)}</span>')
