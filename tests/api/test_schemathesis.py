@@ -9,6 +9,8 @@ runs on its own copy of the test estate, since random writes land in it.
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -23,7 +25,9 @@ from sobriete.api.settings import ServiceSettings
 
 EXAMPLES = 12  # per operation
 LEFT_OUT = r"^/api/v1/(accounts|me|session)"
-_DB = Path(tempfile.mkdtemp(prefix="sobriete-schemathesis-")) / "store.sqlite"
+_DIR = tempfile.mkdtemp(prefix="sobriete-schemathesis-")
+atexit.register(shutil.rmtree, _DIR, ignore_errors=True)
+_DB = Path(_DIR) / "store.sqlite"
 URL = f"sqlite:///{_DB}"
 APP = create_app(ServiceSettings(scheduler=False, db_url=URL))
 schema = (schemathesis.openapi.from_asgi("/openapi.json", APP)
