@@ -41,11 +41,13 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, text
 
 from sobriete.analytics.degree_days import DEFAULT_BASE_C, daily_min_max, degree_days
 from sobriete.domain.errors import SobrieteError
+from sobriete.services.building_energy import energy_meters
+from sobriete.services.diagnose_run import buildings_by_code
 from sobriete.services.mv_inputs import TEMP
 from sobriete.services.store import Store
 from sobriete.services.store import schema as S
 from sobriete.services.store.readings import read_series
-from sobriete.services.tertiaire_run import DJU_METHOD
+from sobriete.services.tertiaire_run import DJU_METHOD, tertiaire_building
 
 DAY_S = 86_400
 WINDOW_DAYS = 365
@@ -217,14 +219,12 @@ def _trend(days: pd.DataFrame, start: int, end: int, energy: float, baseline,
     return {}
 
 
-def _tertiaire(store: Store, code: str, reference_year: int | None) -> tuple:
-    """(status, gap %, detail) of the Décret tertiaire path, or unknown without a year."""
-    if reference_year is None:
+def _tertiaire(store: Store, b, reference_year: int | None) -> tuple:
+    """(status, gap %, detail) of the Décret tertiaire path of the registry building ``b``,
+    or unknown without a year (or without energy meters)."""
+    if reference_year is None or b is None or not energy_meters(b):
         return "unknown", None, None
-    from sobriete.services.actions_run import select_buildings
-    from sobriete.services.tertiaire_run import tertiaire_building
     try:
-        b = select_buildings(store, code, None)[0]
         run = tertiaire_building(store, b, reference_year)
     except (SobrieteError, ValueError) as exc:
         return "no_reference", None, {"reference_year": reference_year, "error": str(exc)}
@@ -248,6 +248,10 @@ def refresh(store: Store, *, buildings: Iterable[str] | None = None,
     counts = RefreshCounts()
     computed_at = now or datetime.now(UTC)
     stations: dict[str, pd.DataFrame | None] = {}
+    registry = {}
+    if tertiaire_reference is not None:  # the registry's buildings, loaded once
+        with store.engine.connect() as conn:
+            registry = buildings_by_code(conn)
     for i in range(0, len(todo), CHUNK):
         chunk = todo[i:i + CHUNK]
         ids = [x["id"] for x in chunk]
@@ -260,7 +264,7 @@ def refresh(store: Store, *, buildings: Iterable[str] | None = None,
         by_building = dict(tuple(daily.groupby("building_id"))) if not daily.empty else {}
         rows = []
         for x in chunk:
-            t = _tertiaire(store, x["code"], tertiaire_reference)
+            t = _tertiaire(store, registry.get(x["code"]), tertiaire_reference)
             if t[0] == "no_reference":
                 counts.errors[x["code"]] = t[2]["error"]
             row = _figures(x, by_building.get(x["id"], daily.iloc[0:0]),
