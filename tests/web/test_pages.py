@@ -75,6 +75,9 @@ def test_marking_an_action_needs_write_and_csrf(web_store, client, logged_in):
         with web_store.engine.connect() as conn:
             st = conn.execute(select(S.tracked_action.c.status)).scalars().all()
         assert st == ["in_progress"]
+        # "done" needs its date: refused with the service's reason, shown on the page
+        r = c.post(url, data={"status": "done", "csrf_token": csrf})
+        assert r.status_code == 200 and 'class="error"' in r.text and "date" in r.text
         board = c.get("/actions").text
         col = board.split('id="col-in_progress"')[1].split("</section>")[0]
         assert "b4" in col

@@ -32,6 +32,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "sort": ("Tri", "Sort"),
     "search": ("Recherche", "Search"),
     "yr": ("an", "yr"),
+    "interval": ("intervalle", "interval"),
     "issues": ("anomalies de données (les plus récentes d'abord)", "data issues (newest first)"),
     "meter_readings": ("Relevés d'un bâtiment", "A building's readings"),
     "reference_files": ("Référentiels (registre, Tempo, EcoWatt)",
