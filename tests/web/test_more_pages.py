@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 from argon2 import PasswordHasher
 from sqlalchemy import func, insert, select
@@ -116,3 +118,27 @@ def test_five_thousand_buildings_are_paged_by_fifty(sqlite_url, client, logged_i
         c07 = c.get("/?commune=C07").text
         assert c07.count("<tr data-code=") == 50 and "Page 1 / 3" in c07
     store.close()
+
+
+def test_marking_done_measures_the_realised_saving_in_the_background(web_sqlite, client,
+                                                                     logged_in):
+    from sobriete.services.jobs import JobRegistry
+    c = client(web_sqlite)
+    c.app.state.jobs = jobs = JobRegistry(workers=1)
+    with c:
+        if c.app.state.jobs is not jobs:  # the service started its own registry
+            jobs = c.app.state.jobs
+        csrf = logged_in(c, "em.c1")
+        page = c.get("/batiments/b0").text
+        code = re.findall(r'action="/batiments/b0/actions/([a-z0-9_]+)"', page)[0]
+        r = c.post(f"/batiments/b0/actions/{code}", data={
+            "status": "done", "done_date": "2019-07-01", "csrf_token": csrf},
+            follow_redirects=False)
+        assert r.headers["location"].endswith("msg=measuring#actions")
+        (job,) = jobs.list()
+        done = jobs.wait(job.id, timeout_s=120)
+        assert done.state == "done", done.error
+        total = done.result["realised"]["kwh_per_year"]
+        assert total["low"] <= total["value"] <= total["high"]
+        row = c.get("/batiments/b0").text.split(f'data-action="{code}"')[1].split("</tr>")[0]
+        assert "kWh/an" in row.split("</td>")[2]  # the measured column is filled

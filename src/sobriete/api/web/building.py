@@ -15,7 +15,7 @@ from sobriete.api.deps import ScopeDenied, authorize
 from sobriete.api.web.common import NotVisible, page_principal, principal_for_form, render
 from sobriete.domain.access import Action, Principal, can
 from sobriete.domain.errors import SobrieteError
-from sobriete.services.actions_run import mark_action
+from sobriete.services.actions_run import mark_action, measure_realised
 from sobriete.services.building_view import building_view
 from sobriete.services.portfolio_status import load_status
 from sobriete.services.store.actions import load_recommendations, load_tracked
@@ -81,12 +81,26 @@ def set_action(request: Request, building_code: str, action_code: str,
     _ref(request, who, Action.WRITE, building_code)
     back = request.headers.get("referer", "")
     target = "/actions" if back.endswith("/actions") else f"/batiments/{building_code}"
+    store = request.app.state.store
     try:
-        mark_action(request.app.state.store, building_code, action_code, status,
+        mark_action(store, building_code, action_code, status,
                     done_date=date.fromisoformat(done_date) if done_date else None,
                     note=note or None)
     except (SobrieteError, ValueError) as exc:
         return RedirectResponse(f"{target}?msg=err:{_short(exc)}#actions", status_code=303)
+    jobs = getattr(request.app.state, "jobs", None)
+    if status == "done" and jobs is not None:
+        # the realised saving needs a baseline fit: in the background, stored with the action
+        # (a failure, e.g. too little data after the date, is the job's message)
+        def measure(progress):
+            progress(0, 1, f"mesure de {action_code} ({building_code})")
+            t = measure_realised(store, building_code, action_code)
+            progress(1, 1, "mesure terminée")
+            return {"building_code": building_code, "action_code": action_code,
+                    "realised": (t.realised or {}).get("total")}
+        jobs.submit("realised_savings", who.account_id, measure,
+                    label=f"économies réalisées {building_code} {action_code}")
+        return RedirectResponse(f"{target}?msg=measuring#actions", status_code=303)
     return RedirectResponse(f"{target}?msg=ok#actions", status_code=303)
 
 

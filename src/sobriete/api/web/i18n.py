@@ -116,6 +116,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "degree_days": ("Degrés-jours unifiés", "Heating degree-days"),
     "window": ("Fenêtre", "Window"),
     "action_saved": ("Action enregistrée.", "Action saved."),
+    "measuring": ("L'économie réalisée est mesurée en tâche de fond (rechargez la page dans "
+                  "quelques instants).", "The realised saving is being measured in the "
+                  "background (reload the page in a moment)."),
 }
 
 
