@@ -57,6 +57,8 @@ def server(web_sqlite):
         time.sleep(0.05)
     assert srv.started, "uvicorn did not start"
     yield f"http://127.0.0.1:{port}"
+    for job in app.state.jobs.list():  # background work ends before the store is closed
+        app.state.jobs.wait(job.id, timeout_s=120)
     srv.should_exit = True
     th.join(10)
 
