@@ -4,8 +4,9 @@ server's: ``python -m benchmarks.service.load SPEC.json`` prints one JSON docume
 SPEC: ``{"url", "server_pid", "clients", "warmup_s", "duration_s", "endpoints": [{"name",
 "path", "headers"}]}``. For each endpoint in turn, ``clients`` closed-loop clients (each its
 own connection, a new request as soon as the previous answer is read) start requests for
-``warmup_s`` (discarded) then ``duration_s`` (measured; the requests still running at the end
-are waited for and counted, so the wall time can exceed it). A latency is the time from
+``warmup_s`` (discarded), then one client alone for ``single_s`` (3 s: the latency without
+queueing), then all of them for ``duration_s`` (measured; the requests still running at the
+end are waited for and counted, so the wall time can exceed it). A latency is the time from
 sending the request to having read the whole body. Errors are transport failures and any
 status other than 2xx (a page that redirects to the login form is not the page).
 """
@@ -69,6 +70,8 @@ async def run(spec: dict) -> dict:
         rss_before = _rss_mb(server)
         if spec["warmup_s"] > 0:
             await _phase(clients, ep, spec["warmup_s"])
+        # One client alone first: the time a request takes without queueing behind others.
+        alone = np.array((await _phase(clients[:1], ep, spec.get("single_s", 3.0)))["lat"])
         cpu0 = server.cpu_times() if server else None
         own0 = me.cpu_times()
         m = await _phase(clients, ep, spec["duration_s"])
@@ -82,6 +85,7 @@ async def run(spec: dict) -> dict:
             "throughput_rps": round(len(lat) / m["wall_s"], 1),
             "p50_ms": _pct(lat, 50), "p95_ms": _pct(lat, 95), "p99_ms": _pct(lat, 99),
             "max_ms": round(float(lat.max()), 1) if len(lat) else None,
+            "p50_ms_1_client": _pct(alone * 1000.0, 50),
             "errors": errors, "statuses": m["statuses"], "response_bytes": m["bytes"],
             "server_rss_mb_before": rss_before, "server_rss_mb_after": _rss_mb(server),
             # CPU seconds per wall second: ~1.0 means the server's one process is saturated;
