@@ -151,7 +151,7 @@ def _save_fit(store: Store, run_id: int, settings: FitSettings, res: dict) -> No
             baseline_end=settings.baseline_end, created_at=datetime.now(UTC), **row))
         conn.execute(update(S.mv_run).where(S.mv_run.c.id == run_id).values(
             n_done=S.mv_run.c.n_done + 1,
-            n_failed=S.mv_run.c.n_failed + (res["status"] == "failed")))
+            n_failed=S.mv_run.c.n_failed + int(res["status"] == "failed")))
 
 
 def _close_run(store: Store, run_id: int, n_done: int, n_failed: int) -> None:
