@@ -142,3 +142,21 @@ def test_marking_done_measures_the_realised_saving_in_the_background(web_sqlite,
         assert total["low"] <= total["value"] <= total["high"]
         row = c.get("/batiments/b0").text.split(f'data-action="{code}"')[1].split("</tr>")[0]
         assert "kWh/an" in row.split("</td>")[2]  # the measured column is filled
+
+
+def test_sorting_by_a_figure_puts_buildings_without_it_last(web_sqlite, client, logged_in):
+    bs = S.building_status
+    with web_sqlite.engine.begin() as conn:  # one building without the figure (no floor area)
+        conn.execute(bs.update().where(bs.c.building_id == select(func.min(bs.c.building_id))
+                                       .scalar_subquery()).values(kwh_per_m2=None))
+        figures = {code: v for code, v in conn.execute(
+            select(S.building.c.code, S.building_status.c.kwh_per_m2)
+            .join(S.building_status, S.building_status.c.building_id == S.building.c.id))}
+    assert any(v is None for v in figures.values()) and any(v for v in figures.values())
+    ascending = sorted(figures, key=lambda k: (figures[k] is None, figures[k] or 0, k))
+    with client(web_sqlite) as c:
+        logged_in(c, "root")
+        up = re.findall(r'<tr data-code="([^"]+)"', c.get("/?sort=kwh_m2").text)
+        down = re.findall(r'<tr data-code="([^"]+)"', c.get("/?sort=kwh_m2&desc=1").text)
+    assert up == [k for k in ascending if k in up] and set(up) == set(figures)
+    assert down == up[::-1]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import Connection, false, or_, select
+from sqlalchemy import Connection, false, func, or_, select
 
 from sobriete.domain.access import ALLOWED, Action, Principal, ScopeLevel
 from sobriete.services.store import schema as S
@@ -65,12 +65,9 @@ def scope_clause(principal: Principal, action: Action | str):
     return or_(*terms) if terms else false()
 
 
-def building_refs(conn: Connection, principal: Principal, action: Action | str = Action.READ,
-                  *, commune: str | None = None, territory: str | None = None,
-                  activity: str | None = None, search: str | None = None,
-                  ) -> list[BuildingRef]:
-    """Buildings where ``principal`` may do ``action``, optionally filtered, by code."""
-    q = _base()
+def _filtered(principal: Principal, action: Action | str, q, *, commune: str | None = None,
+              territory: str | None = None, activity: str | None = None,
+              search: str | None = None, ids: list[int] | None = None):
     clause = scope_clause(principal, action)
     if clause is not None:
         q = q.where(clause)
@@ -83,7 +80,33 @@ def building_refs(conn: Connection, principal: Principal, action: Action | str =
     if search:
         like = f"%{search.lower()}%"
         q = q.where(or_(S.building.c.code.ilike(like), S.building.c.name.ilike(like)))
-    return [BuildingRef(**r) for r in conn.execute(q.order_by(S.building.c.code)).mappings()]
+    if ids is not None:
+        q = q.where(S.building.c.id.in_(ids))
+    return q
+
+
+def visible_query(principal: Principal, action: Action | str, *columns, **filters):
+    """A select of ``columns`` (of building, site, commune, territory) over the buildings
+    where ``principal`` may do ``action``, with ``building_refs``' filters: for views that
+    join, sort and page in SQL."""
+    return _filtered(principal, action, _base().with_only_columns(*columns), **filters)
+
+
+def building_refs(conn: Connection, principal: Principal, action: Action | str = Action.READ,
+                  *, limit: int | None = None, offset: int = 0, **filters) -> list[BuildingRef]:
+    """Buildings where ``principal`` may do ``action``, optionally filtered (``commune``,
+    ``territory``, ``activity``, ``search``, ``ids``), by code; ``limit``/``offset``: one page."""
+    q = _filtered(principal, action, _base(), **filters).order_by(S.building.c.code)
+    if limit is not None:
+        q = q.limit(limit).offset(offset)
+    return [BuildingRef(**r) for r in conn.execute(q).mappings()]
+
+
+def count_building_refs(conn: Connection, principal: Principal,
+                        action: Action | str = Action.READ, **filters) -> int:
+    """How many buildings ``building_refs`` lists with the same filters (without a page)."""
+    base = _base().with_only_columns(func.count(S.building.c.id))
+    return conn.execute(_filtered(principal, action, base, **filters)).scalar_one()
 
 
 def building_ref(conn: Connection, code: str) -> BuildingRef | None:

@@ -13,6 +13,7 @@ from sobriete.api.deps import access, authorize, get_store, principal
 from sobriete.api.lists import ListParams, Page, list_params, paged
 from sobriete.domain.access import Action, Principal
 from sobriete.services import api_estate as E
+from sobriete.services.scoped import count_building_refs
 
 router = APIRouter(tags=["estate"])
 Who = Annotated[Principal, Depends(principal)]
@@ -114,10 +115,17 @@ def buildings(request: Request, who: Who, params: Params,
               q: Annotated[str | None, Query(max_length=200,
                                              description="texte cherché dans code ou nom")
                            ] = None):
+    filters = dict(commune=commune, territory=territory, activity=activity, search=q)
     with get_store(request).engine.connect() as conn:
-        refs = E.visible_buildings(conn, who, Action.READ, commune=commune,
-                                   territory=territory, activity=activity, search=q)
-    return paged([BuildingOut(**E.building_doc(r)) for r in refs], params, "batiments")
+        if params.format != "json":  # the whole list as a file
+            refs = E.visible_buildings(conn, who, Action.READ, **filters)
+            return paged([BuildingOut(**E.building_doc(r)) for r in refs], params, "batiments")
+        # One page read in SQL: a metropolis-wide list has thousands of buildings.
+        total = count_building_refs(conn, who, Action.READ, **filters)
+        refs = E.visible_buildings(conn, who, Action.READ, limit=params.limit,
+                                   offset=params.offset, **filters)
+    return Page[BuildingOut](items=[BuildingOut(**E.building_doc(r)) for r in refs],
+                             total=total, limit=params.limit, offset=params.offset)
 
 
 @router.get("/buildings/{building_code}", response_model=BuildingDetail,
