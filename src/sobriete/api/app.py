@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 
 from sobriete.api import problems, web
 from sobriete.api.deps import UNSAFE, client_address
@@ -73,8 +74,9 @@ def create_app(settings: ServiceSettings, store: Store | None = None) -> FastAPI
         if request.method in UNSAFE:
             who = getattr(request.state, "principal", None)
             try:
-                record_write(app.state.store, who, request.method, request.url.path,
-                             response.status_code, client_address(request))
+                await run_in_threadpool(record_write, app.state.store, who, request.method,
+                                        request.url.path, response.status_code,
+                                        client_address(request))
             except SQLAlchemyError as exc:  # the answer is given; say loudly it is unaudited
                 log.error("audit log write failed", extra={"error": str(exc),
                                                           "path": request.url.path})

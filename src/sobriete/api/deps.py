@@ -15,6 +15,7 @@ import hashlib
 import hmac
 
 from fastapi import HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from sobriete.api.settings import ServiceSettings
 from sobriete.domain.access import Action, Principal, can
@@ -90,7 +91,8 @@ async def principal(request: Request) -> Principal:
                                  "'Authorization: Bearer <token>'",
                             headers={"WWW-Authenticate": "Bearer"})
     try:
-        p = principal_for_token(get_store(request), token)
+        # Blocking database work off the event loop (an async dependency runs on it).
+        p = await run_in_threadpool(principal_for_token, get_store(request), token)
     except AuthenticationError as exc:
         raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
     request.state.principal = p

@@ -27,6 +27,9 @@ from sobriete.services.store import accounts as Q
 MIN_PASSWORD_LENGTH = 12
 FAILED_LOGIN = "unknown login or wrong password"
 BAD_TOKEN = "invalid, expired or revoked token"
+# A token's last use is recorded to the minute: a write per request would serialise every
+# reader behind SQLite's single writer.
+TOUCH_EVERY = timedelta(minutes=1)
 
 _DEFAULT_HASHER = PasswordHasher()  # argon2id, the library's recommended parameters
 _dummy_hashes: dict[tuple, str] = {}
@@ -166,7 +169,7 @@ def issue_token(store: Store, account_id: int, label: str,
 def principal_for_token(store: Store, token: str, *, now: datetime | None = None,
                         ) -> Principal:
     """The principal of an API token; unknown, expired, revoked or of an inactive account:
-    AuthenticationError. Marks the token used."""
+    AuthenticationError. Marks the token used (at most once a minute)."""
     now = now or _now()
     with store.engine.begin() as conn:
         row = Q.token_by_hash(conn, token_digest(token))
@@ -176,7 +179,8 @@ def principal_for_token(store: Store, token: str, *, now: datetime | None = None
         acc = Q.account_by_id(conn, row.account_id)
         if acc is None or not acc.active:
             raise AuthenticationError(BAD_TOKEN)
-        Q.touch_token(conn, row.id, now)
+        if row.last_used_at is None or row.last_used_at <= now - TOUCH_EVERY:
+            Q.touch_token(conn, row.id, now)
         return _principal(conn, acc.id, acc.login)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,7 +71,12 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     try:
-        engine = create_engine(parsed)
+        # Up to 40 requests run at once in the service's thread pool: connections for most of
+        # them instead of the default 5 (+10), waiting at most 30 s for one.
+        memory = parsed.drivername.startswith("sqlite") and parsed.database in (None, "",
+                                                                                ":memory:")
+        engine = create_engine(parsed, **({} if memory else dict(
+            pool_size=10, max_overflow=30, pool_timeout=30, pool_pre_ping=True)))
     except NoSuchModuleError:
         raise StoreError(
             f"unsupported database URL {url!r}: use sqlite:///file.sqlite or postgresql://..."
@@ -94,12 +100,18 @@ def upgrade(store: Store) -> None:
         raise StoreError(f"cannot open the store at {store.engine.url!r}: {exc.orig}") from None
 
 
+@functools.cache
+def schema_head() -> str:
+    """The newest Alembic revision this code knows (read once: the scripts do not change
+    while the process runs, and reading them costs milliseconds a health check cannot spend)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head() or ""
+
+
 def schema_state(store: Store) -> tuple[str | None, str]:
     """(the store's Alembic revision, the newest one this code knows)."""
     from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
-    url = store.engine.url.render_as_string(hide_password=False)
-    head = ScriptDirectory.from_config(_alembic_config(url)).get_current_head() or ""
     with store.engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision(), head
+        return MigrationContext.configure(conn).get_current_revision(), schema_head()
