@@ -4,9 +4,10 @@ and one pass of the folder ingest on a real folder with a good and a bad file.""
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 import pytest
 from sqlalchemy import select
 
@@ -44,7 +45,7 @@ def _next(sched, job_id: str, after: datetime) -> datetime:
 def test_jobs_are_registered_at_their_local_times(started):
     assert {j.id for j in started.get_jobs()} == {
         "daily_analysis", "alert_digest", "immediate_alerts", "folder_ingest"}
-    assert "control" not in " ".join(j.id for j in started.get_jobs())  # never automatic
+    assert "control" not in " ".join(j.id for j in started.get_jobs())  # opt-in only
     winter = datetime(2026, 3, 28, 12, 0, tzinfo=PARIS)  # the eve of summer time
     first = _next(started, "daily_analysis", winter)
     assert first == datetime(2026, 3, 29, 5, 30, tzinfo=PARIS)
@@ -106,3 +107,23 @@ def test_folder_ingest_moves_good_and_bad_files(any_store_url, tmp_path):
         assert again["imported"] == again["failed"] == []
     finally:
         store.close()
+
+
+def test_control_advise_records_one_step_per_building_and_sends_nothing(sqlite_url, tmp_path):
+    from sobriete.services import control_demo as D
+    from sobriete.services.store.control import decisions
+
+    store = open_store(sqlite_url)
+    D.import_files(store, D.write_files(tmp_path / "ecole", pd.Timestamp("2024-01-08", tz="UTC"),
+                                        14, weather_days=16))
+    sched = SCH.start(store, ServiceSettings(scheduler=True, control_buildings=[D.BUILDING]),
+                      JobRegistry(), paused=True)
+    assert sched.get_job("control_advise").trigger.interval == timedelta(minutes=15)
+    SCH.stop(sched)
+    out = SCH.control_advise(store, [D.BUILDING, "NOPE"], at=datetime(2024, 1, 21, 23,
+                                                                        tzinfo=UTC))
+    assert out[D.BUILDING].startswith("decision ") and "NOPE" in out["NOPE"]
+    with store.engine.connect() as conn:
+        rows = decisions(conn)
+    assert len(rows) == 1 and rows[0]["mode"] == "advise" and rows[0]["dispatch"] == "not_sent"
+    store.close()

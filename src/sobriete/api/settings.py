@@ -43,6 +43,12 @@ class ServiceSettings(BaseSettings):
     daily_analysis_at: str = Field("05:30", pattern=r"^\d\d:\d\d$")
     digest_at: str = Field("07:30", pattern=r"^\d\d:\d\d$")
     ingest_dir: str | None = Field(None, description="folder watched for meter files to import")
+    control_buildings: list[str] = Field(
+        default_factory=list, description="buildings whose control loop runs every 15 min in "
+        "advise mode (decisions recorded, nothing sent)")
+    tertiaire_reference_year: int | None = Field(
+        None, ge=2010, le=2019, description="Décret tertiaire reference year of the daily "
+        "building status (none: the trajectory column stays empty)")
 
 
 def load_settings(path: Path | None = None, **overrides) -> ServiceSettings:

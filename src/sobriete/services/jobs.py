@@ -161,16 +161,14 @@ def analysis_job(store: Store, settings=None, progress: Progress | None = None,
             "run_id": d.run_id, "series": d.n_series, "failed": d.n_failed,
             "findings": len(d.findings), "new": d.new, "errors": dict(d.errors)}
     if "status" in steps:
-        try:
-            from sobriete.services import portfolio_status
-        except ImportError:  # the status table's service is optional in a partial install
-            portfolio_status = None
-        if portfolio_status is not None:
-            counts = portfolio_status.refresh(store, progress=lambda done, total, _m="": progress(
+        from sobriete.services import portfolio_status
+        counts = portfolio_status.refresh(
+            store, tertiaire_reference=getattr(settings, "tertiaire_reference_year", None),
+            progress=lambda done, total, _m="": progress(
                 60 + (int(30 * done / total) if total else 30), 100,
                 f"état {done}/{total} bâtiments"))
-            result["status"] = {"buildings": counts.buildings, "by_status": counts.by_status,
-                                "errors": dict(counts.errors)}
+        result["status"] = {"buildings": counts.buildings, "by_status": counts.by_status,
+                            "errors": dict(counts.errors)}
     if "alerts" in steps and settings is not None:
         from sobriete.services.alerts import send_immediate
         progress(90, 100, "alertes")

@@ -7,10 +7,12 @@ daily_analysis       every day at daily_analysis_at   diagnosis, portfolio statu
 alert_digest         every day at digest_at           the daily digest e-mails
 immediate_alerts     every 15 min                     immediate e-mails
 folder_ingest        every 5 min (with ingest_dir)    import the files dropped in ingest_dir
+control_advise       every 15 min (control_buildings) one step of the control loop per building
 ===================  ===============================  ===========================================
 
-The control loop is never started here: acting on heating needs an explicit
-``sobriete control run``.
+The control loop runs here in advise mode only, to the dry-run driver: each step's decision
+and its explanation are recorded (audit trail, dashboard), nothing is sent to any heating.
+Acting on heating needs an explicit ``sobriete control run --mode automatic --apply``.
 
 Folder ingest: a file goes in ``<ingest_dir>/<format>/`` (``enedis``, ``meter-csv``,
 ``registry``, ... : the formats of ``services.imports``; reader options, if any, in
@@ -34,8 +36,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from sobriete.control.drivers import DryRunDriver
+from sobriete.control.interface import Mode
 from sobriete.domain.errors import SobrieteError
 from sobriete.services.alerts import send_digest, send_immediate
+from sobriete.services.control_run import RunOptions, run_on_store
 from sobriete.services.jobs import JobRegistry, analysis_job
 from sobriete.services.store import Store
 
@@ -111,6 +116,23 @@ def ingest_folder(store: Store, folder: str | Path, *, min_age_s: float = 30.0) 
     return report
 
 
+def control_advise(store: Store, buildings: list[str], *, at: datetime | None = None
+                   ) -> dict[str, str]:
+    """One advise-mode step of the control loop for each building (``at``: a stored time
+    instead of now), to the dry-run driver. building -> decision id, or the reason it was
+    refused (a building's error never stops the others)."""
+    out = {}
+    for code in buildings:
+        try:
+            res = run_on_store(store, code, None, DryRunDriver(),
+                               RunOptions(mode=Mode.ADVISE, steps=1, at=at))
+            out[code] = f"decision {res.steps[-1].decision_id}"
+        except SobrieteError as exc:
+            log.warning("control step refused", extra={"building": code, "error": str(exc)})
+            out[code] = str(exc)
+    return out
+
+
 def _logged(name: str, fn):
     """A scheduled call that logs its failure instead of losing it in a thread."""
     def run():
@@ -150,6 +172,10 @@ def start(store: Store, settings, jobs: JobRegistry, *, paused: bool = False,
                       name=f"import du dossier {settings.ingest_dir}",
                       # at start too: files dropped while the service was down wait no longer
                       next_run_time=datetime.now(tz))
+    if settings.control_buildings:
+        sched.add_job(_logged("control_advise", lambda: control_advise(
+            store, settings.control_buildings)), IntervalTrigger(minutes=15, timezone=tz),
+            id="control_advise", name="boucle de pilotage (conseil, rien n'est envoyé)")
     sched.start(paused=paused)
     log.info("scheduler started", extra={"jobs": [j.id for j in sched.get_jobs()],
                                          "at": datetime.now(UTC).isoformat()})
