@@ -71,6 +71,9 @@ def demo(ctx: click.Context, out: Path, serve: bool, port: int, db_url: str | No
     _print_footprint(result.store, lang, last=result.jobs_measured)
     console.print(("Synthèse écrite : " if fr else "Summary written: ")
                   + f"[bold]{result.summary.path.resolve()}[/]")
+    if result.report is not None:
+        console.print(("Rapport mensuel : " if fr else "Monthly report: ") + ", ".join(
+            f"[bold]{p.resolve()}[/]" for p in (result.report.html, result.report.pdf) if p))
     if serve:
         _serve_demo(result.store, port, lang)
 

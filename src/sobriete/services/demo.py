@@ -28,9 +28,11 @@ from sobriete.services.actions_run import (
 from sobriete.services.diagnose_run import DiagnosisOutcome, diagnose
 from sobriete.services.footprint import ledger
 from sobriete.services.imports import ImportOutcome, import_file
+from sobriete.services.monthly_report import ReportFiles, monthly_report_file
 from sobriete.services.mv_run import FitSettings, RunSummary, fit_portfolio
 from sobriete.services.mv_savings_run import SavingsSettings, compute_savings
 from sobriete.services.plan_run import PlanResult, make_plan
+from sobriete.services.portfolio_status import refresh as refresh_status
 from sobriete.services.quality_run import QualityOutcome, run_quality
 from sobriete.services.store import Store, open_store
 from sobriete.services.store.actions import TrackedAction
@@ -93,6 +95,7 @@ class DemoOutcome:
     plan: PlanResult | None = None  # the simulated school's plan (second AI brick)
     plan_png: Path | None = None
     jobs_measured: int = 0  # footprint ledger rows written by this run
+    report: ReportFiles | None = None  # the commune's monthly report (HTML and PDF)
 
 
 # M&V on the Cambridge meters: 2019 as baseline, 2020 (the COVID closure) as reporting year.
@@ -112,9 +115,12 @@ DEMO_UNTIL = date(2020, 3, 1)
 # they allow far from the current one, 2019 the last full year before the COVID closure.
 TERTIAIRE_REFERENCE = 2015
 TERTIAIRE_CURRENT = 2019
-# Stages of run_demo after the imports (quality ... summary): one progress step and one
-# measured job each.
-ANALYSIS_STAGES = 9
+# The monthly report of the Cambridge commune: February 2020 has the demonstration action done
+# (1 January) and its measured saving, and is before the COVID closure.
+REPORT_MONTH = "2020-02"
+# Stages of run_demo after the imports (quality ... plan, dashboard status, monthly report): one
+# progress step each.
+ANALYSIS_STAGES = 11
 # The heating planner on a simulated school (no measured zone temperature is bundled): 14 days
 # of its own schedule stored through the import path, then the next 48 h planned around a
 # fictitious red Tempo day (Monday 22 January 2024).
@@ -163,9 +169,15 @@ def run_demo(
     progress("Plan de chauffage (école simulée)" if lang == "fr" else
              "Heating plan (simulated school)")
     plan, png = _demo_plan(store, out, lang)
+    progress("État des bâtiments (tableau de bord)" if lang == "fr" else
+             "Building status (dashboard)")
+    refresh_status(store, tertiaire_reference=TERTIAIRE_REFERENCE)
+    progress(f"Rapport mensuel {REPORT_MONTH}" if lang == "fr" else
+             f"Monthly report {REPORT_MONTH}")
+    report = monthly_report_file(store, REPORT_MONTH, out, commune=CAMBRIDGE_COMMUNE, lang=lang)
     return DemoOutcome(store, imports, quality, fit_run, savings_run, diagnosis, advice,
                        demo_action, summary, tertiaire, plan, png,
-                       len(ledger(store)) - jobs_before)
+                       len(ledger(store)) - jobs_before, report)
 
 
 def _demo_plan(store: Store, out: Path, lang: str) -> tuple[PlanResult, Path]:
