@@ -7,12 +7,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import AwareDatetime, BaseModel
+from sqlalchemy import Select
 
 from sobriete.api.deps import access, authorize, get_store, principal
 from sobriete.api.lists import ListParams, Page, list_params, table_file
 from sobriete.domain.access import Action, Principal
 from sobriete.domain.findings import FindingKind
-from sobriete.services import api_estate as E
+from sobriete.services.scoped import visible_query
+from sobriete.services.store import schema as S
 from sobriete.services.store.findings import (
     StoredFinding,
     UnknownFindingError,
@@ -68,7 +70,7 @@ def _out(code: str, s: StoredFinding) -> FindingOut:
         evidence=doc["evidence"], waste=doc.get("waste"))
 
 
-def _list(request: Request, codes: list[str], status: Status, kind: FindingKind | None,
+def _list(request: Request, codes: list[str] | Select, status: Status, kind: FindingKind | None,
           include_not_seen: bool, params: ListParams, name: str):
     """One page parsed from a page read in SQL (a portfolio holds tens of thousands of
     findings), or the whole list as a file."""
@@ -96,11 +98,11 @@ def findings(request: Request, who: Who, params: Params,
              commune: Annotated[str | None, Query(max_length=64)] = None,
              status: Status = "open", kind: FindingKind | None = None,
              include_not_seen: NotSeen = False):
-    with get_store(request).engine.connect() as conn:
-        codes = E.visible_codes(conn, who, Action.READ, commune=commune)
+    b = S.building.c
+    visible = visible_query(who, Action.READ, b.id, commune=commune)
     if building is not None:
-        codes = [c for c in codes if c == building]
-    return _list(request, codes, status, kind, include_not_seen, params, "anomalies")
+        visible = visible.where(b.code == building)
+    return _list(request, visible, status, kind, include_not_seen, params, "anomalies")
 
 
 @router.get("/buildings/{building_code}/findings", response_model=Page[FindingOut],

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, case, func, select, update
+from sqlalchemy import Connection, Select, case, func, select, update
 
 from sobriete.domain.errors import SobrieteError
 from sobriete.domain.findings import Finding, priority
@@ -143,11 +143,13 @@ def set_finding_status(conn: Connection, key: str, status: str) -> StoredFinding
     return get_finding(conn, row["key"])
 
 
-def _of_query(building_codes: list[str], status: str | None, kind: str | None,
+def _of_query(buildings: list[str] | Select, status: str | None, kind: str | None,
               include_not_seen: bool):
-    q = (select(S.finding, S.building.c.code.label("building_code"))
-         .join(S.building, S.building.c.id == S.finding.c.building_id)
-         .where(S.building.c.code.in_(sorted(building_codes))))
+    b = S.building.c
+    q = (select(S.finding, b.code.label("building_code"))
+         .join(S.building, b.id == S.finding.c.building_id)
+         .where(b.code.in_(sorted(buildings)) if isinstance(buildings, list)
+                else b.id.in_(buildings)))
     if status is not None:
         q = q.where(S.finding.c.status == status)
     if kind is not None:
@@ -157,14 +159,15 @@ def _of_query(building_codes: list[str], status: str | None, kind: str | None,
     return q
 
 
-def load_findings_of(conn: Connection, building_codes: list[str], *,
+def load_findings_of(conn: Connection, building_codes: list[str] | Select, *,
                      status: str | None = "open", kind: str | None = None,
                      include_not_seen: bool = False, limit: int | None = None,
                      offset: int = 0) -> tuple[int, list[tuple[str, StoredFinding]]]:
     """(how many, the page of (building code, finding)) of the given buildings only (the
     caller's scope, in SQL), ranked like ``rank_key`` by SQL so that only the page is
-    parsed; ``status`` None: open and dismissed; ``limit`` None: all."""
-    if not building_codes:
+    parsed; ``status`` None: open and dismissed; ``limit`` None: all. ``building_codes``:
+    codes, or a select of building ids (a scope with thousands of buildings stays in SQL)."""
+    if isinstance(building_codes, list) and not building_codes:
         return 0, []
     q = _of_query(building_codes, status, kind, include_not_seen)
     total = conn.execute(select(func.count()).select_from(q.subquery())).scalar_one()
