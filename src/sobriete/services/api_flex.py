@@ -23,20 +23,23 @@ import pandas as pd
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from sobriete.control.flex import CapacitySum, aggregate, dispatch
+from sobriete.control.flex import CapacitySum, aggregate
 from sobriete.control.flex_meter import MeterFlexSettings
 from sobriete.domain.access import Action, Principal
 from sobriete.domain.errors import SobrieteError
 from sobriete.services.flex_portfolio import (
     FIT_DAYS,
     HALF_LIFE_DAYS,
-    Allocation,
     CapacityReport,
     DispatchError,
     DispatchReport,
     FlexError,
     Scope,
+    allocation_rows,
+    event_doc,
+    event_row,
     portfolio_capacity,
+    split_in,
 )
 from sobriete.services.flex_run import SettlementError, aware, settle_event
 from sobriete.services.footprint import measured
@@ -158,45 +161,21 @@ def _write(store: Store, who: Principal, event_id: str, view: ScopedCapacity,
     """History read, split and event written in one transaction (the ownership of a replaced
     event checked again inside it)."""
     cap = view.report
-    a, b = cap.window_start_utc, cap.window_end_utc
-    hours = (b - a).total_seconds() / 3600
-    by_code = {c.building_code: c for c in cap.capacities}
     with store.engine.begin() as conn:
         _check_replaceable(conn, who, event_id)
-        history = Q.shed_history(conn, a, exclude_event=event_id)
-        d = dispatch(request_kw, (a, b), {k: c.shed_kw for k, c in by_code.items()},
-                     history, half_life_days=half_life_days)
-        allocs = []
-        for code in sorted(d.capacity_kw):
-            c = by_code[code]
-            kw = d.allocation_kw[code]
-            share = kw / c.shed_kw if c.shed_kw > 0 else 0.0
-            allocs.append(Allocation(
-                code, c.commune_code, c.shed_kw, kw, share, kw * hours,
-                share * c.violation_kh, share * float(c.provenance.get("max_drop_k", 0.0)),
-                share * c.rebound_kwh, c.method, c.confidence,
-                d.burden_before_h[code], d.burden_after_h[code]))
+        d, allocs, history = split_in(conn, cap, event_id, request_kw, half_life_days)
         replaced = Q.load_event(conn, event_id) is not None
         # buildings in view with nothing to shed are stored at 0 kW: the event stays visible
         # to (and replaceable by) whoever dispatched it, even when nothing could be asked
-        idle = [Q.AllocationRow(k, c.shed_kw, 0.0, 0.0, 0.0, 0.0, c.method, c.confidence)
-                for k, c in by_code.items() if k not in d.capacity_kw]
+        idle = [Q.AllocationRow(c.building_code, c.shed_kw, 0.0, 0.0, 0.0, 0.0, c.method,
+                                c.confidence)
+                for c in cap.capacities if c.building_code not in d.capacity_kw]
         if not dry_run:
-            doc = {"explanation_fr": d.explanation_fr, "explanation_en": d.explanation_en,
-                   "half_life_days": half_life_days, "fit_days": cap.fit_days,
-                   "signal": signal, "dispatched_by": who.login,
-                   "capacities": {k: c.to_json() for k, c in by_code.items()},
-                   "settings": cap.settings.model_dump(mode="json")}
-            Q.save_event(conn, {
-                "event_id": event_id, "start_utc": a, "end_utc": b,
-                "request_kw": float(request_kw), "served_kw": d.served_kw,
-                "unmet_kw": d.unmet_kw, "jain_before": d.jain_before,
-                "jain_after": d.jain_after,
-                "scope": {**Scope().to_json(), "communes": view.communes},
-                "doc": doc},
-                [Q.AllocationRow(x.building_code, x.capacity_kw, x.allocated_kw, x.shed_kwh,
-                                 x.discomfort_kh, x.rebound_kwh, x.method, x.confidence)
-                 for x in allocs] + idle)
+            doc = event_doc(d, cap, half_life_days, fit_days=cap.fit_days, signal=signal,
+                            dispatched_by=who.login)
+            Q.save_event(conn, event_row(event_id, cap, d, request_kw,
+                                         {**Scope().to_json(), "communes": view.communes},
+                                         doc), allocation_rows(allocs) + idle)
     return DispatchReport(event_id, cap, d, allocs, len(history), replaced, dry_run,
                           half_life_days)
 

@@ -351,40 +351,61 @@ def dispatch_event(
                           half_life_days)
 
 
+def split_in(conn: Connection, cap: CapacityReport, event_id: str, request_kw: float,
+             half_life_days: float | None) -> tuple[Dispatch, list[Allocation], list]:
+    """The request split over the capacities, against the shed history read on ``conn`` (the
+    caller's transaction, so that the event it writes next is judged on the same history)."""
+    a, b = cap.window_start_utc, cap.window_end_utc
+    hours = (b - a).total_seconds() / 3600
+    by_code = {c.building_code: c for c in cap.capacities}
+    history = shed_history(conn, a, exclude_event=event_id)
+    d = dispatch(request_kw, (a, b), {k: c.shed_kw for k, c in by_code.items()},
+                 history, half_life_days=half_life_days)
+    allocs = []
+    for code in sorted(d.capacity_kw):
+        c = by_code[code]
+        kw = d.allocation_kw[code]
+        share = kw / c.shed_kw if c.shed_kw > 0 else 0.0
+        allocs.append(Allocation(
+            code, c.commune_code, c.shed_kw, kw, share, kw * hours,
+            share * c.violation_kh, share * float(c.provenance.get("max_drop_k", 0.0)),
+            share * c.rebound_kwh, c.method, c.confidence,
+            d.burden_before_h[code], d.burden_after_h[code]))
+    return d, allocs, history
+
+
+def event_doc(d: Dispatch, cap: CapacityReport, half_life_days: float | None, **extra) -> dict:
+    """What a stored event keeps of its dispatch: explanations, settings, capacities."""
+    return {"explanation_fr": d.explanation_fr, "explanation_en": d.explanation_en,
+            "half_life_days": half_life_days, **extra,
+            "capacities": {c.building_code: c.to_json() for c in cap.capacities},
+            "settings": cap.settings.model_dump(mode="json")}
+
+
+def event_row(event_id: str, cap: CapacityReport, d: Dispatch, request_kw: float,
+              scope: dict, doc: dict) -> dict:
+    return {"event_id": event_id, "start_utc": cap.window_start_utc,
+            "end_utc": cap.window_end_utc, "request_kw": float(request_kw),
+            "served_kw": d.served_kw, "unmet_kw": d.unmet_kw, "jain_before": d.jain_before,
+            "jain_after": d.jain_after, "scope": scope, "doc": doc}
+
+
+def allocation_rows(allocs: list[Allocation]) -> list[AllocationRow]:
+    return [AllocationRow(x.building_code, x.capacity_kw, x.allocated_kw, x.shed_kwh,
+                          x.discomfort_kh, x.rebound_kwh, x.method, x.confidence)
+            for x in allocs]
+
+
 def _dispatch_in_transaction(store: Store, event_id: str, cap: CapacityReport,
                              request_kw: float, half_life_days: float | None, dry_run: bool,
                              fit_days: int,
                              ) -> tuple[Dispatch, list[Allocation], list, bool]:
     """History read, request split and event written in one transaction."""
-    a, b = cap.window_start_utc, cap.window_end_utc
-    hours = (b - a).total_seconds() / 3600
-    by_code = {c.building_code: c for c in cap.capacities}
     with store.engine.begin() as conn:
-        history = shed_history(conn, a, exclude_event=event_id)
-        d = dispatch(request_kw, (a, b), {k: c.shed_kw for k, c in by_code.items()},
-                     history, half_life_days=half_life_days)
-        allocs = []
-        for code in sorted(d.capacity_kw):
-            c = by_code[code]
-            kw = d.allocation_kw[code]
-            share = kw / c.shed_kw if c.shed_kw > 0 else 0.0
-            allocs.append(Allocation(
-                code, c.commune_code, c.shed_kw, kw, share, kw * hours,
-                share * c.violation_kh, share * float(c.provenance.get("max_drop_k", 0.0)),
-                share * c.rebound_kwh, c.method, c.confidence,
-                d.burden_before_h[code], d.burden_after_h[code]))
+        d, allocs, history = split_in(conn, cap, event_id, request_kw, half_life_days)
         replaced = load_event(conn, event_id) is not None
         if not dry_run:
-            doc = {"explanation_fr": d.explanation_fr, "explanation_en": d.explanation_en,
-                   "half_life_days": half_life_days, "fit_days": fit_days,
-                   "capacities": {k: c.to_json() for k, c in by_code.items()},
-                   "settings": cap.settings.model_dump(mode="json")}
-            save_event(conn, {
-                "event_id": event_id, "start_utc": a, "end_utc": b,
-                "request_kw": float(request_kw), "served_kw": d.served_kw,
-                "unmet_kw": d.unmet_kw, "jain_before": d.jain_before,
-                "jain_after": d.jain_after, "scope": cap.scope.to_json(), "doc": doc},
-                [AllocationRow(x.building_code, x.capacity_kw, x.allocated_kw, x.shed_kwh,
-                               x.discomfort_kh, x.rebound_kwh, x.method, x.confidence)
-                 for x in allocs])
+            save_event(conn, event_row(event_id, cap, d, request_kw, cap.scope.to_json(),
+                                       event_doc(d, cap, half_life_days, fit_days=fit_days)),
+                       allocation_rows(allocs))
     return d, allocs, history, replaced
