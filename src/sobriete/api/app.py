@@ -10,17 +10,15 @@ import time
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
 
 from sobriete.api import problems, web
-from sobriete.api.deps import UNSAFE, client_address
+from sobriete.api.audit_mw import AuditWrites
 from sobriete.api.routes import routers
 from sobriete.api.settings import ServiceSettings
-from sobriete.services.audit import record_write
 from sobriete.services.store import Store, open_store
 from sobriete.services.store.engine import schema_state
 
@@ -68,19 +66,7 @@ def create_app(settings: ServiceSettings, store: Store | None = None) -> FastAPI
         app.include_router(r, prefix="/api/v1")
     web.install(app)
 
-    @app.middleware("http")
-    async def audit_writes(request: Request, call_next):
-        response = await call_next(request)
-        if request.method in UNSAFE:
-            who = getattr(request.state, "principal", None)
-            try:
-                await run_in_threadpool(record_write, app.state.store, who, request.method,
-                                        request.url.path, response.status_code,
-                                        client_address(request))
-            except SQLAlchemyError as exc:  # the answer is given; say loudly it is unaudited
-                log.error("audit log write failed", extra={"error": str(exc),
-                                                          "path": request.url.path})
-        return response
+    app.add_middleware(AuditWrites)
 
     @app.get("/health", response_model=Health, tags=["service"],
              summary="État du service et de sa base / service and database state")

@@ -170,12 +170,13 @@ def signature(conn: Connection, building_id: int, station: str | None, hi: int,
     if not station:
         return {"points": [], "reason_en": "no weather station", "reason_fr":
                 "pas de station météo pour ce bâtiment"}
-    w = station_days(conn, station)
+    lo = hi - days * DAY_S
+    # the window (and a day each side, whole days) only, not the station's whole history
+    w = station_days(conn, station, lo - DAY_S, hi + DAY_S)
     meters = _meters(conn, building_id)
     if w is None or not meters:
         return {"points": [], "reason_en": "no temperature or no meter",
                 "reason_fr": "pas de température ou pas de compteur"}
-    lo = hi - days * DAY_S
     sums = _sums(conn, [m["id"] for m in meters], lo, hi, DAY_S)
     daily = sums.groupby("t")["kwh"].sum()
     daily.index = daily.index // DAY_S

@@ -113,10 +113,14 @@ def _baseline_periods(conn: Connection, building_ids: list[int]) -> dict[int, tu
     return out
 
 
-def station_days(conn: Connection, station: str) -> pd.DataFrame | None:
+def station_days(conn: Connection, station: str, lo_s: int | None = None,
+                 hi_s: int | None = None) -> pd.DataFrame | None:
     """Daily mean temperature [°C] and heating degree-days [°C·day] (COSTIC, base 18 °C)
-    indexed by UTC day number, or None when the station has no temperature."""
-    w = read_series(conn, station, TEMP)
+    indexed by UTC day number (of the days in [lo_s, hi_s), epoch seconds, when given), or
+    None when the station has no temperature."""
+    w = read_series(conn, station, TEMP,
+                    None if lo_s is None else pd.Timestamp(lo_s, unit="s", tz="UTC"),
+                    None if hi_s is None else pd.Timestamp(hi_s, unit="s", tz="UTC"))
     if w.empty:
         return None
     daily = daily_min_max(w.set_index("start_utc")["value"], timezone="UTC")
