@@ -74,21 +74,21 @@ territory = Table(
 commune = Table(
     "commune", metadata,
     Column("id", Integer, primary_key=True),
-    Column("territory_id", ForeignKey("territory.id"), nullable=False),
+    Column("territory_id", ForeignKey("territory.id"), nullable=False, index=True),
     Column("code", String(64), nullable=False, unique=True),
     Column("name", String(200), nullable=False),
 )
 site = Table(
     "site", metadata,
     Column("id", Integer, primary_key=True),
-    Column("commune_id", ForeignKey("commune.id"), nullable=False),
+    Column("commune_id", ForeignKey("commune.id"), nullable=False, index=True),
     Column("code", String(64), nullable=False, unique=True),
     Column("name", String(200), nullable=False),
 )
 building = Table(
     "building", metadata,
     Column("id", Integer, primary_key=True),
-    Column("site_id", ForeignKey("site.id"), nullable=False),
+    Column("site_id", ForeignKey("site.id"), nullable=False, index=True),
     Column("code", String(64), nullable=False, unique=True),
     Column("name", String(200), nullable=False),
     Column("activity", String(32), nullable=False),
