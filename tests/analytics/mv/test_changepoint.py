@@ -317,3 +317,14 @@ def test_cambridge_gas_fit_2016_predicts_2017(cambridge_gas_daily) -> None:
               f"2017 CV(RMSE) {cv:.3f}, NMBE {bias:+.3f}")
         assert any(g["heating_bp"] is not None for g in m.groups.values())  # gas heats
         assert cv < 0.8 and abs(bias) < 0.3
+
+
+def test_splits_whose_groups_are_all_too_small_fall_back_to_one_group(synth) -> None:
+    # Diagnostics ask for occupancy splits only; a short window of a building open every day
+    # leaves the unoccupied group empty or tiny: one group, said, instead of a crash.
+    d = synth.daily_frame(synth.temperatures(seed=3), hs=15.0, hbp=15.3, seed=3).iloc[:40]
+    m = ChangePointModel(ChangePointSettings(splits=("weekday_weekend",), min_group_days=30))
+    m.fit(d)
+    assert m.split == "none" and set(m.groups) == {"all"}
+    codes = [w.code for w in m.fit_result.warnings]
+    assert "day_groups_too_small" in codes

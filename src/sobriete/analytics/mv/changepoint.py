@@ -212,6 +212,16 @@ class ChangePointModel(BaselineModel):
                     v = self._variant(y, t, _amp_for(first, amp), labels, mode)
                     if v is not None and (best is None or v[0] < best[0] - 1e-9):
                         best = (*v, split, mode, first)
+            if best is None:  # every split asked for has a group too small: one group
+                warnings.append(_w(
+                    "day_groups_too_small", WarningLevel.INFO,
+                    f"Groupes de jours trop petits (moins de {s.min_group_days} jours) pour "
+                    f"{', '.join(s.splits)} : un seul groupe.",
+                    f"Day groups too small (under {s.min_group_days} days) for "
+                    f"{', '.join(s.splits)}: one group.", splits=",".join(s.splits)))
+                v = self._variant(y, t, _amp_for(first, amp), day_groups(d, "none"),
+                                  "separate")
+                best = (*v, "none", "separate", first)
             labels = day_groups(d, best[4])
             for feature in features[1:]:
                 v = self._variant(y, t, _amp_for(feature, amp), labels, best[5])
