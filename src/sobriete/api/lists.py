@@ -66,9 +66,13 @@ def table_file(rows: Sequence[BaseModel | dict], fmt: str, name: str) -> Respons
                     headers={"Content-Disposition": f'attachment; filename="{name}.{ext}"'})
 
 
+def page_of(items: Sequence[T], total: int, params: ListParams) -> Page[T]:
+    """The envelope of one page read by the caller (in SQL) out of ``total``."""
+    return Page[T](items=list(items), total=total, limit=params.limit, offset=params.offset)
+
+
 def paged(rows: Sequence[T], params: ListParams, name: str) -> Page[T] | Response:
     """One page of ``rows`` (already filtered and ordered), or the whole list as a file."""
     if params.format != "json":
         return table_file(rows, params.format, name)
-    return Page[T](items=list(rows[params.offset:params.offset + params.limit]),
-                   total=len(rows), limit=params.limit, offset=params.offset)
+    return page_of(rows[params.offset:params.offset + params.limit], len(rows), params)

@@ -163,7 +163,7 @@ def analysis_job(store: Store, settings=None, progress: Progress | None = None,
     if "status" in steps:
         from sobriete.services import portfolio_status
         counts = portfolio_status.refresh(
-            store, tertiaire_reference=getattr(settings, "tertiaire_reference_year", None),
+            store, tertiaire_reference=settings.tertiaire_reference_year if settings else None,
             progress=lambda done, total, _m="": progress(
                 60 + (int(30 * done / total) if total else 30), 100,
                 f"état {done}/{total} bâtiments"))

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from sobriete.api.deps import access, authorize, get_store, principal
-from sobriete.api.lists import ListParams, Page, list_params, paged
+from sobriete.api.lists import ListParams, Page, list_params, page_of, paged
 from sobriete.domain.access import Action, Principal
 from sobriete.services import api_estate as E
 from sobriete.services.scoped import count_building_refs
@@ -124,8 +124,7 @@ def buildings(request: Request, who: Who, params: Params,
         total = count_building_refs(conn, who, Action.READ, **filters)
         refs = E.visible_buildings(conn, who, Action.READ, limit=params.limit,
                                    offset=params.offset, **filters)
-    return Page[BuildingOut](items=[BuildingOut(**E.building_doc(r)) for r in refs],
-                             total=total, limit=params.limit, offset=params.offset)
+    return page_of([BuildingOut(**E.building_doc(r)) for r in refs], total, params)
 
 
 @router.get("/buildings/{building_code}", response_model=BuildingDetail,

@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import AwareDatetime, BaseModel
-from sqlalchemy import Select
+from sqlalchemy import Select, select
 
 from sobriete.api.deps import access, authorize, get_store, principal
-from sobriete.api.lists import ListParams, Page, list_params, table_file
+from sobriete.api.lists import ListParams, Page, list_params, page_of, table_file
 from sobriete.domain.access import Action, Principal
 from sobriete.domain.findings import FindingKind
 from sobriete.services.scoped import visible_query
@@ -70,20 +70,20 @@ def _out(code: str, s: StoredFinding) -> FindingOut:
         evidence=doc["evidence"], waste=doc.get("waste"))
 
 
-def _list(request: Request, codes: list[str] | Select, status: Status, kind: FindingKind | None,
+def _list(request: Request, building_ids: Select, status: Status, kind: FindingKind | None,
           include_not_seen: bool, params: ListParams, name: str):
     """One page parsed from a page read in SQL (a portfolio holds tens of thousands of
     findings), or the whole list as a file."""
     one_page = params.format == "json"
     with get_store(request).engine.connect() as conn:
         total, found = load_findings_of(
-            conn, codes, status=None if status == "all" else status,
+            conn, building_ids, status=None if status == "all" else status,
             kind=kind.value if kind else None, include_not_seen=include_not_seen,
             limit=params.limit if one_page else None, offset=params.offset if one_page else 0)
     rows = [_out(code, s) for code, s in found]
     if not one_page:
         return table_file(rows, params.format, name)
-    return Page[FindingOut](items=rows, total=total, limit=params.limit, offset=params.offset)
+    return page_of(rows, total, params)
 
 
 NotSeen = Annotated[bool, Query(description="inclure ceux que le dernier diagnostic n'a pas "
@@ -111,8 +111,9 @@ def findings(request: Request, who: Who, params: Params,
 def building_findings(building_code: str, request: Request, who: Who, params: Params,
                       status: Status = "open", kind: FindingKind | None = None,
                       include_not_seen: NotSeen = False):
-    authorize(request, who, Action.READ, building_code)
-    return _list(request, [building_code], status, kind, include_not_seen, params,
+    ref = authorize(request, who, Action.READ, building_code)
+    one = select(S.building.c.id).where(S.building.c.id == ref.id)
+    return _list(request, one, status, kind, include_not_seen, params,
                  f"anomalies-{building_code}")
 
 

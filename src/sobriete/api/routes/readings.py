@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime, BaseModel
 
 from sobriete.api.deps import access, authorize, get_store, principal
-from sobriete.api.lists import ListParams, Page, list_params, table_file
+from sobriete.api.lists import ListParams, Page, list_params, page_of, table_file
 from sobriete.domain.access import Action, Principal
 from sobriete.services import api_readings as R
 
@@ -85,8 +85,7 @@ def series_readings(
             return table_file(R.readings(conn, choice, lo, hi), params.format,
                               f"releves-{series_key}")
         total, rows = R.readings_page(conn, choice, lo, hi, params.limit, params.offset)
-    return Page[ReadingOut](items=[ReadingOut(**r) for r in rows], total=total,
-                            limit=params.limit, offset=params.offset)
+    return page_of([ReadingOut(**r) for r in rows], total, params)
 
 
 @router.post("/buildings/{building_code}/readings", response_model=UploadOut,

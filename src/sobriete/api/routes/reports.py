@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from sobriete.api.deps import ScopeDenied, access, authorize, get_settings, get_store, principal
-from sobriete.api.lists import ListParams, Page, list_params, paged
+from sobriete.api.lists import ListParams, Page, list_params, page_of, paged
 from sobriete.domain.access import Action, Principal
 from sobriete.reporting.monthly_html import render_monthly_html
 from sobriete.reporting.operat import operat_csv
@@ -174,8 +174,7 @@ def list_trajectories(request: Request, who: Who, params: Params,
     rows = [_row(r, out.trajectories.get(r.code), out.errors.get(r.code)) for r in todo]
     if params.format != "json":
         return paged(rows, params, "tertiaire")
-    return Page[TrajectoryOut](items=rows, total=len(refs), limit=params.limit,
-                               offset=params.offset)
+    return page_of(rows, len(refs), params)
 
 
 @router.get("/tertiaire/operat.csv", response_class=Response,

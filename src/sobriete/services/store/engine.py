@@ -68,15 +68,17 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
         raise StoreError(f"invalid database URL {url!r}: {exc}") from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
+    sqlite = parsed.drivername.startswith("sqlite")
+    in_memory = sqlite and parsed.database in (None, "", ":memory:")
+    if sqlite and not in_memory:
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    # Up to 40 requests run at once in the service's thread pool: connections for most of
+    # them instead of the default 5 (+10), waiting at most 30 s for one. (An in-memory SQLite
+    # database is one connection, whose pool takes no size.)
+    pool = {} if in_memory else dict(pool_size=10, max_overflow=30, pool_timeout=30,
+                                     pool_pre_ping=True)
     try:
-        # Up to 40 requests run at once in the service's thread pool: connections for most of
-        # them instead of the default 5 (+10), waiting at most 30 s for one.
-        memory = parsed.drivername.startswith("sqlite") and parsed.database in (None, "",
-                                                                                ":memory:")
-        engine = create_engine(parsed, **({} if memory else dict(
-            pool_size=10, max_overflow=30, pool_timeout=30, pool_pre_ping=True)))
+        engine = create_engine(parsed, **pool)
     except NoSuchModuleError:
         raise StoreError(
             f"unsupported database URL {url!r}: use sqlite:///file.sqlite or postgresql://..."

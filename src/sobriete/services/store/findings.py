@@ -143,13 +143,12 @@ def set_finding_status(conn: Connection, key: str, status: str) -> StoredFinding
     return get_finding(conn, row["key"])
 
 
-def _of_query(buildings: list[str] | Select, status: str | None, kind: str | None,
+def _of_query(building_ids: Select, status: str | None, kind: str | None,
               include_not_seen: bool):
     b = S.building.c
     q = (select(S.finding, b.code.label("building_code"))
          .join(S.building, b.id == S.finding.c.building_id)
-         .where(b.code.in_(sorted(buildings)) if isinstance(buildings, list)
-                else b.id.in_(buildings)))
+         .where(b.id.in_(building_ids)))
     if status is not None:
         q = q.where(S.finding.c.status == status)
     if kind is not None:
@@ -159,17 +158,15 @@ def _of_query(buildings: list[str] | Select, status: str | None, kind: str | Non
     return q
 
 
-def load_findings_of(conn: Connection, building_codes: list[str] | Select, *,
+def load_findings_of(conn: Connection, building_ids: Select, *,
                      status: str | None = "open", kind: str | None = None,
                      include_not_seen: bool = False, limit: int | None = None,
                      offset: int = 0) -> tuple[int, list[tuple[str, StoredFinding]]]:
     """(how many, the page of (building code, finding)) of the given buildings only (the
     caller's scope, in SQL), ranked like ``rank_key`` by SQL so that only the page is
-    parsed; ``status`` None: open and dismissed; ``limit`` None: all. ``building_codes``:
-    codes, or a select of building ids (a scope with thousands of buildings stays in SQL)."""
-    if isinstance(building_codes, list) and not building_codes:
-        return 0, []
-    q = _of_query(building_codes, status, kind, include_not_seen)
+    parsed; ``status`` None: open and dismissed; ``limit`` None: all. ``building_ids``: a
+    select of building ids (a scope of thousands of buildings stays in SQL)."""
+    q = _of_query(building_ids, status, kind, include_not_seen)
     total = conn.execute(select(func.count()).select_from(q.subquery())).scalar_one()
     f = S.finding.c
     q = q.order_by(case((f.eur_per_year.is_(None), 1), else_=0), f.eur_per_year.desc(),
