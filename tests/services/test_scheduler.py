@@ -28,7 +28,7 @@ ROW = ("M;Métropole;T1;Territoire 1;C1;Commune 1;S1;A;École A;school;3296.5;ga
 @pytest.fixture
 def started(sqlite_url, tmp_path):
     store = open_store(sqlite_url)
-    jobs = JobRegistry()
+    jobs = JobRegistry(store)
     settings = ServiceSettings(scheduler=True, daily_analysis_at="05:30", digest_at="07:45",
                                ingest_dir=str(tmp_path / "depot"))
     sched = SCH.start(store, settings, jobs, paused=True)  # registered, nothing fires
@@ -61,7 +61,7 @@ def test_jobs_are_registered_at_their_local_times(started):
 
 def test_no_folder_no_ingest_job(sqlite_url):
     store = open_store(sqlite_url)
-    jobs = JobRegistry()
+    jobs = JobRegistry(store)
     sched = SCH.start(store, ServiceSettings(scheduler=True), jobs, paused=True)
     try:
         assert {j.id for j in sched.get_jobs()} == {
@@ -117,7 +117,7 @@ def test_control_advise_records_one_step_per_building_and_sends_nothing(sqlite_u
     D.import_files(store, D.write_files(tmp_path / "ecole", pd.Timestamp("2024-01-08", tz="UTC"),
                                         14, weather_days=16))
     sched = SCH.start(store, ServiceSettings(scheduler=True, control_buildings=[D.BUILDING]),
-                      JobRegistry(), paused=True)
+                      JobRegistry(store), paused=True)
     assert sched.get_job("control_advise").trigger.interval == timedelta(minutes=15)
     SCH.stop(sched)
     out = SCH.control_advise(store, [D.BUILDING, "NOPE"], at=datetime(2024, 1, 21, 23,

@@ -47,7 +47,7 @@ def server(web_sqlite):
     port = _free_port()
     app = create_app(ServiceSettings(scheduler=False, cookie_secure=False), store=web_sqlite)
     if getattr(app.state, "jobs", None) is None:  # the service starts one; so does this test
-        app.state.jobs = JobRegistry()
+        app.state.jobs = JobRegistry(web_sqlite)
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     th = threading.Thread(target=srv.run, daemon=True)
     th.start()

@@ -124,7 +124,7 @@ def test_marking_done_measures_the_realised_saving_in_the_background(web_sqlite,
                                                                      logged_in):
     from sobriete.services.jobs import JobRegistry
     c = client(web_sqlite)
-    c.app.state.jobs = jobs = JobRegistry(workers=1)
+    c.app.state.jobs = jobs = JobRegistry(web_sqlite, workers=1)
     with c:
         if c.app.state.jobs is not jobs:  # the service started its own registry
             jobs = c.app.state.jobs

@@ -46,7 +46,7 @@ def create_app(settings: ServiceSettings, store: Store | None = None) -> FastAPI
 
         app.state.store = store or open_store(settings.db_url)
         app.state.settings = settings
-        app.state.jobs = JobRegistry()
+        app.state.jobs = JobRegistry(app.state.store)
         log.info("store opened", extra={"dialect": app.state.store.dialect})
         # The control loop is not scheduled: it acts on heating, `sobriete control run` only.
         app.state.scheduler = (clock.start(app.state.store, settings, app.state.jobs)

@@ -2,8 +2,9 @@
 their progress.
 
 A job belongs to whoever started it: another account asking for it gets a 404, as if it did
-not exist. Jobs are kept in the memory of the service (a restart forgets them, not what they
-wrote). Portfolio administrators also see the scheduler's jobs (no owner).
+not exist. Jobs are kept in the store: any process of the service answers for a job another
+one runs, and a restart keeps them (a job the restart interrupted reads as failed). Portfolio
+administrators also see the scheduler's jobs (no owner).
 """
 
 from __future__ import annotations
@@ -131,8 +132,8 @@ def start_analysis(request: Request, who: Who, body: AnalysisIn | None = None) -
 def get_job(job_id: str, request: Request, who: Who) -> JobOut:
     job = _jobs(request).get(job_id)
     if not _mine(job, who):
-        raise HTTPException(404, f"no job {job_id!r} of yours (jobs are forgotten when the "
-                                 "service restarts)")
+        raise HTTPException(404, f"no job {job_id!r} of yours (only the latest finished "
+                                 "jobs are kept)")
     return _out(job)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -497,3 +498,27 @@ building_status = Table(
     Column("status", String(16), nullable=False),  # ok | watch | alert | no_data
     Column("detail_json", Text),  # provenance: series, model, warnings
 )
+
+# -- background jobs (migration 0011) --------------------------------------------------------
+# One row per job of ``services.jobs``: any process of the service reads a job another one
+# runs (state, progress, result). ``runner`` is the registry that runs it (host, pid, a nonce);
+# a queued or running job whose ``heartbeat_at`` stopped moving was interrupted by a restart.
+job = Table(
+    "job", metadata,
+    Column("id", String(32), primary_key=True),  # uuid4 hex
+    Column("kind", String(32), nullable=False),  # import | analysis | realised_savings | ...
+    Column("label", Text, nullable=False),
+    Column("owner_account_id", ForeignKey("account.id")),  # None: the scheduler
+    Column("state", String(16), nullable=False),  # queued | running | done | failed
+    Column("done", BigInteger, nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("result_json", Text),  # what the job returned, as JSON
+    Column("error", Text),
+    Column("created_at", _tz(), nullable=False),
+    Column("started_at", _tz()),
+    Column("finished_at", _tz()),
+    Column("heartbeat_at", _tz(), nullable=False),
+    Column("runner", Text, nullable=False),  # host:pid:nonce of the registry that runs it
+)
+Index("ix_job_owner_account_id_created_at", job.c.owner_account_id, job.c.created_at)
