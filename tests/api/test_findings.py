@@ -109,3 +109,34 @@ def test_pages_are_read_in_sql_in_the_ranking_of_the_store(est):
     lines = r.content.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("key;building_code;kind")
     assert [x.split(";")[0] for x in lines[1:]] == ranked  # the whole list, not one page
+
+
+def test_a_page_is_read_in_the_rank_index_not_sorted(api_estate):
+    """The ranking written by ``load_findings_of`` is the one of the index ix_finding_rank:
+    SQLite walks the index and sorts nothing (change one and not the other, and a page of a
+    metropolis sorts every finding again)."""
+    from sqlalchemy import event
+
+    from sobriete.services.store.findings import load_findings_of
+
+    seen = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, parameters))
+
+    engine = api_estate.store.engine
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        with engine.connect() as conn:
+            total, page = load_findings_of(conn, None, limit=2)
+            event.remove(engine, "before_cursor_execute", keep)
+            plans = [conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params).all()
+                     for sql, params in seen if "ORDER BY" in sql]
+    finally:
+        if event.contains(engine, "before_cursor_execute", keep):
+            event.remove(engine, "before_cursor_execute", keep)
+    assert total > 2 and len(page) == 2
+    details = " | ".join(str(row[-1]) for plan in plans for row in plan)
+    assert "USING COVERING INDEX ix_finding_rank" in details
+    # one sort: the page's rows, read by id; the ranking itself is the index's order
+    assert details.count("TEMP B-TREE FOR ORDER BY") == 1

@@ -7,7 +7,7 @@ scope is applied once, in SQL, and never forgotten by a view.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, false, func, or_, select
 
@@ -34,7 +34,9 @@ class BuildingRef:
     territory_name: str
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        # Flat fields: a shallow copy (``dataclasses.asdict`` deep-copies every value, which
+        # a list of thousands of buildings pays for).
+        return dict(self.__dict__)
 
 
 def _base():
@@ -92,6 +94,12 @@ def visible_query(principal: Principal, action: Action | str, *columns, **filter
     return _filtered(principal, action, _base().with_only_columns(*columns), **filters)
 
 
+def sees_everything(principal: Principal, action: Action | str) -> bool:
+    """True when a grant lets ``principal`` do ``action`` on every building: the caller may
+    leave out the scope's joins (a metropolis-wide list then reads one table)."""
+    return scope_clause(principal, action) is None
+
+
 def building_refs(conn: Connection, principal: Principal, action: Action | str = Action.READ,
                   *, limit: int | None = None, offset: int = 0, **filters) -> list[BuildingRef]:
     """Buildings where ``principal`` may do ``action``, optionally filtered (``commune``,
@@ -105,7 +113,14 @@ def building_refs(conn: Connection, principal: Principal, action: Action | str =
 def count_building_refs(conn: Connection, principal: Principal,
                         action: Action | str = Action.READ, **filters) -> int:
     """How many buildings ``building_refs`` lists with the same filters (without a page)."""
-    base = _base().with_only_columns(func.count(S.building.c.id))
+    if (sees_everything(principal, action) and not filters.get("commune")
+            and not filters.get("territory")):
+        # Nothing to filter on site, commune or territory: the building table alone. The
+        # joins cannot change the count (every foreign key on the way is NOT NULL), and
+        # counting 5,000 joined rows was a millisecond of each page of a metropolis list.
+        base = select(func.count(S.building.c.id)).select_from(S.building)
+    else:
+        base = _base().with_only_columns(func.count(S.building.c.id))
     return conn.execute(_filtered(principal, action, base, **filters)).scalar_one()
 
 

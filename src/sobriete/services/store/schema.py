@@ -291,6 +291,12 @@ finding = Table(
     Column("status", String(16), nullable=False),  # open | dismissed
     UniqueConstraint("building_id", "key", name="uq_finding_building_key"),
 )
+# A page of findings in the order people read them (``store.findings.load_findings_of``),
+# walked in this index instead of sorting every finding of the scope at each request.
+Index("ix_finding_rank", finding.c.status, finding.c.seen_last,
+      finding.c.eur_per_year.is_(None), finding.c.eur_per_year.desc(),
+      finding.c.kwh_per_year.is_(None), finding.c.kwh_per_year.desc(),
+      finding.c.score.desc(), finding.c.key)
 # The latest recommendations of each building (replaced as a whole by the next run).
 recommendation = Table(
     "recommendation", metadata,
