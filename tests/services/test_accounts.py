@@ -139,6 +139,35 @@ def test_grant_and_revoke_roles(store):
     assert principal_for_account(store, aid).grants == ()
 
 
+def test_a_remembered_principal_is_forgotten_at_a_change_or_after_its_delay(store,
+                                                                           monkeypatch):
+    from sobriete.services import accounts as A
+
+    aid = create_account(store, "eve", None, "Eve", [EM_A])
+    token = issue_token(store, aid, "api")
+    assert principal_for_token(store, token, cache_s=5).grants == (EM_A,)
+    # a change through this module (this process): forgotten at once
+    grant_role(store, aid, Grant(Role.VIEWER, Scope(ScopeLevel.TERRITORY, "T1")))
+    assert len(principal_for_token(store, token, cache_s=5).grants) == 2
+    revoke_token(store, token)
+    with pytest.raises(AuthenticationError):
+        principal_for_token(store, token, cache_s=5)
+
+    # a change made by another process (here: SQL behind the module's back) is seen once
+    # the delay has passed, not before
+    token = issue_token(store, aid, "api")
+    assert principal_for_token(store, token, cache_s=5) is not None
+    with store.engine.begin() as c:
+        c.execute(S.api_token.update().values(revoked_at=datetime.now(UTC)))
+    assert principal_for_token(store, token, cache_s=5).login == "eve"  # remembered
+    now = A.time.monotonic()
+    monkeypatch.setattr(A.time, "monotonic", lambda: now + 5.1)
+    with pytest.raises(AuthenticationError):
+        principal_for_token(store, token, cache_s=5)
+    with pytest.raises(AuthenticationError):  # no delay asked: read at every call
+        principal_for_token(store, token)
+
+
 def test_migration_0007_upgrades_and_downgrades(any_store_url):
     store = open_store(any_store_url)
     cfg = _alembic_config(store.engine.url.render_as_string(hide_password=False))

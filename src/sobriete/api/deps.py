@@ -19,7 +19,11 @@ from starlette.concurrency import run_in_threadpool
 
 from sobriete.api.settings import ServiceSettings
 from sobriete.domain.access import Action, Principal, can
-from sobriete.services.accounts import AuthenticationError, principal_for_token
+from sobriete.services.accounts import (
+    AuthenticationError,
+    principal_for_token,
+    remembered_principal,
+)
 from sobriete.services.scoped import BuildingRef, building_ref
 from sobriete.services.store import Store
 
@@ -77,7 +81,8 @@ def optional_principal(request: Request) -> Principal | None:
     if not token:
         return None
     try:
-        p = principal_for_token(get_store(request), token)
+        p = principal_for_token(get_store(request), token,
+                                cache_s=get_settings(request).principal_cache_s)
     except AuthenticationError:
         return None
     request.state.principal = p
@@ -90,9 +95,13 @@ async def principal(request: Request) -> Principal:
         raise HTTPException(401, "authentication required: log in, or send "
                                  "'Authorization: Bearer <token>'",
                             headers={"WWW-Authenticate": "Bearer"})
+    cache_s = get_settings(request).principal_cache_s
     try:
-        # Blocking database work off the event loop (an async dependency runs on it).
-        p = await run_in_threadpool(principal_for_token, get_store(request), token)
+        p = remembered_principal(get_store(request), token) if cache_s > 0 else None
+        if p is None:
+            # Blocking database work off the event loop (an async dependency runs on it).
+            p = await run_in_threadpool(principal_for_token, get_store(request), token,
+                                        cache_s=cache_s)
     except AuthenticationError as exc:
         raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
     request.state.principal = p

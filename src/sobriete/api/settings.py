@@ -20,6 +20,11 @@ class ServiceSettings(BaseSettings):
                         description="sqlite:///file.sqlite or postgresql://user@host/db")
     host: str = Field("127.0.0.1", description="listen address (loopback by default)")
     port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64, description="processes serving HTTP requests (more "
+                         "than one: the scheduler runs in the supervising process); about one "
+                         "per core")
+    request_threads: int = Field(4, ge=1, le=64, description="threads per worker for the "
+                                 "endpoints that read the database")
     log_level: str = Field("info", pattern="^(debug|info|warning|error)$")
     lang: str = Field("fr", pattern="^(fr|en)$", description="default language of messages")
     # sessions and logins
@@ -29,6 +34,10 @@ class ServiceSettings(BaseSettings):
     login_max_failures: int = Field(5, ge=1, description="failed logins per login within "
                                     "login_window_s before refusing (per address: 4 times it)")
     login_window_s: int = Field(900, ge=1)
+    principal_cache_s: float = Field(
+        5.0, ge=0, le=60, description="seconds a token's account and grants are remembered by "
+        "a worker (0: read on every request); a change made in another process (a second "
+        "worker, the CLI) takes effect within this delay")
     public_url: str = Field("http://127.0.0.1:8000", description="address written in e-mails")
     # e-mail alerts (no smtp_host: alerts are not sent, the dashboard still lists them)
     smtp_host: str | None = None

@@ -7,12 +7,19 @@
   (against a dummy hash) so that timing does not tell either. Every attempt is recorded in
   ``login_attempt`` (for rate limiting later). A hash made with older parameters is rehashed.
 - Tokens: ``secrets.token_urlsafe(32)``, shown once; the store keeps its sha256 only.
+- ``principal_for_token(..., cache_s=N)``: a token's principal is remembered N seconds by
+  this process (the service reads it on every request). Any change of accounts, grants or
+  tokens made through this module forgets them all at once; one made by another process (a
+  second worker, the CLI) takes effect here within N seconds.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
+import threading
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -30,6 +37,8 @@ BAD_TOKEN = "invalid, expired or revoked token"
 # A token's last use is recorded to the minute: a write per request would serialise every
 # reader behind SQLite's single writer.
 TOUCH_EVERY = timedelta(minutes=1)
+
+_RECENT_MAX = 10_000  # tokens remembered at most (then forgotten all at once)
 
 _DEFAULT_HASHER = PasswordHasher()  # argon2id, the library's recommended parameters
 _dummy_hashes: dict[tuple, str] = {}
@@ -166,13 +175,61 @@ def issue_token(store: Store, account_id: int, label: str,
     return token
 
 
+class _RecentPrincipals:
+    """Principals by (store, token digest) until a monotonic deadline."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[int, str], tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, str]) -> Principal | None:
+        with self._lock:
+            hit = self._items.get(key)
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+    def put(self, key: tuple[int, str], until: float, who: Principal) -> None:
+        with self._lock:
+            if len(self._items) >= _RECENT_MAX:
+                self._items.clear()
+            self._items[key] = (until, who)
+
+    def forget_all(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_recent = _RecentPrincipals()
+
+
+def _forgets_principals(fn):
+    """After a change of tokens, grants or accounts (committed or not), this process reads
+    principals afresh: forgetting before the commit would let a request remember the old."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _recent.forget_all()
+    return wrapper
+
+
+def remembered_principal(store: Store, token: str) -> Principal | None:
+    """The principal ``principal_for_token(..., cache_s>0)`` remembers for this token, if it
+    is still fresh: no database (callers on an event loop try this first)."""
+    return _recent.get((id(store), token_digest(token)))
+
+
 def principal_for_token(store: Store, token: str, *, now: datetime | None = None,
-                        ) -> Principal:
+                        cache_s: float = 0.0) -> Principal:
     """The principal of an API token; unknown, expired, revoked or of an inactive account:
-    AuthenticationError. Marks the token used (at most once a minute)."""
+    AuthenticationError. Marks the token used (at most once a minute). ``cache_s``: the
+    answer may be up to that old (never past the token's expiry)."""
+    key = (id(store), token_digest(token))
+    if cache_s > 0 and (who := _recent.get(key)) is not None:
+        return who
     now = now or _now()
     with store.engine.begin() as conn:
-        row = Q.token_by_hash(conn, token_digest(token))
+        row = Q.token_by_hash(conn, key[1])
         if row is None or row.revoked_at is not None or (
                 row.expires_at is not None and row.expires_at <= now):
             raise AuthenticationError(BAD_TOKEN)
@@ -181,9 +238,15 @@ def principal_for_token(store: Store, token: str, *, now: datetime | None = None
             raise AuthenticationError(BAD_TOKEN)
         if row.last_used_at is None or row.last_used_at <= now - TOUCH_EVERY:
             Q.touch_token(conn, row.id, now)
-        return _principal(conn, acc.id, acc.login)
+        who = _principal(conn, acc.id, acc.login)
+    if cache_s > 0:
+        left = cache_s if row.expires_at is None else min(
+            cache_s, (row.expires_at - now).total_seconds())
+        _recent.put(key, time.monotonic() + left, who)
+    return who
 
 
+@_forgets_principals
 def revoke_token(store: Store, token: str) -> bool:
     """Revoke a token (given in clear, as its holder has it); False if unknown or already
     revoked."""
@@ -194,6 +257,7 @@ def revoke_token(store: Store, token: str) -> bool:
         return Q.revoke_token(conn, row.id, _now())
 
 
+@_forgets_principals
 def grant_role(store: Store, account_id: int, grant: Grant) -> bool:
     """Add a grant; False when the account already had it."""
     with store.engine.begin() as conn:
@@ -203,6 +267,7 @@ def grant_role(store: Store, account_id: int, grant: Grant) -> bool:
                            grant.scope.code)
 
 
+@_forgets_principals
 def revoke_role(store: Store, account_id: int, grant: Grant) -> bool:
     """Remove a grant; False when the account did not have it."""
     with store.engine.begin() as conn:
@@ -224,6 +289,7 @@ def list_accounts(store: Store) -> list[tuple[Q.AccountRow, Principal]]:
         return [(a, _principal(conn, a.id, a.login)) for a in Q.list_accounts(conn)]
 
 
+@_forgets_principals
 def set_active(store: Store, account_id: int, active: bool) -> None:
     """Deactivate (or reactivate) an account. Deactivating also revokes its tokens, so that
     an open session ends at once rather than at its expiry."""
@@ -248,6 +314,7 @@ def tokens(store: Store, account_id: int) -> list[Q.TokenRow]:
         return Q.tokens_of(conn, account_id)
 
 
+@_forgets_principals
 def revoke_token_id(store: Store, account_id: int, token_id: int) -> bool:
     """Revoke one of the account's own tokens by id; False when it is not theirs, unknown or
     already revoked."""
@@ -257,6 +324,7 @@ def revoke_token_id(store: Store, account_id: int, token_id: int) -> bool:
         return Q.revoke_token(conn, token_id, _now())
 
 
+@_forgets_principals
 def set_password(store: Store, account_id: int, password: str, *,
                  hasher: PasswordHasher | None = None) -> None:
     hasher = hasher or _DEFAULT_HASHER

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
 
 from sobriete.domain.errors import StoreError
 
@@ -75,8 +75,9 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     # Up to 40 requests run at once in the service's thread pool: connections for most of
     # them instead of the default 5 (+10), waiting at most 30 s for one. (An in-memory SQLite
     # database is one connection, whose pool takes no size.)
+    # A connection to a SQLite file cannot go stale: a ping at each checkout is for servers.
     pool = {} if in_memory else dict(pool_size=10, max_overflow=30, pool_timeout=30,
-                                     pool_pre_ping=True)
+                                     pool_pre_ping=not sqlite)
     try:
         engine = create_engine(parsed, **pool)
     except NoSuchModuleError:
@@ -111,9 +112,12 @@ def schema_head() -> str:
     return ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head() or ""
 
 
-def schema_state(store: Store) -> tuple[str | None, str]:
-    """(the store's Alembic revision, the newest one this code knows)."""
-    from alembic.runtime.migration import MigrationContext
-
-    with store.engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision(), schema_head()
+def schema_state(conn: Connection) -> tuple[str | None, str]:
+    """(the store's Alembic revision, the newest one this code knows), read on ``conn`` with
+    one plain query: a health check cannot spend an Alembic migration context per call."""
+    try:
+        revs = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except (OperationalError, ProgrammingError):
+        conn.rollback()  # no version table: a store never migrated
+        revs = []
+    return (revs[0] if len(revs) == 1 else None), schema_head()
