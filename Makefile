@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 DEMO_OUT ?= build/demo
 
-.PHONY: demo test bench lint clean chromium
+.PHONY: demo test bench lint clean chromium wrk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,12 @@ $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	touch $@
 
-bench: $(VENV)/.bench-installed
+# The service benchmark's load generator (benchmarks/service/wrk.py), when missing.
+wrk:
+	@command -v wrk >/dev/null || (apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk)
+
+bench: $(VENV)/.bench-installed wrk
 	$(BIN)/python -m benchmarks.run_all
 
 clean:

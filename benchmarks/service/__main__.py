@@ -1,9 +1,10 @@
 """Service under load: ``python -m benchmarks.service [--pg] [--quick]``.
 
-Builds the synthetic estate (``estate.py``) in a fresh database, runs `sobriete serve` on it
-in a subprocess (``server.py``), logs the admin in for the dashboard's session cookie, then
-runs the load generator in a third process (``load.py``) on each endpoint in turn, /health
-first as the floor. Writes ``benchmarks/results/service.json`` (full runs; ``--quick`` writes
+Builds the synthetic estate (``estate.py``) in a fresh database, runs `sobriete serve
+--workers N` on it in a subprocess (``server.py``; N: one per core), logs the admin in for the
+dashboard's session cookie, then drives each endpoint in turn with wrk (``wrk.py``) or, without
+wrk, the Python load generator in its own process (``load.py``), /health first as the floor.
+Writes ``benchmarks/results/service.json`` (full runs; ``--quick`` writes
 into the work folder only) and prints the markdown table of docs/benchmarks.md.
 """
 
@@ -23,7 +24,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.service import estate as E
-from benchmarks.service import report
+from benchmarks.service import report, wrk
 from benchmarks.service.profile import profile_endpoints
 from benchmarks.service.server import ROOT, database, serve
 
@@ -38,6 +39,11 @@ def _args(argv):
     p.add_argument("--quick", action="store_true", help="500 buildings, 5 s per endpoint")
     p.add_argument("--buildings", type=int, default=None)
     p.add_argument("--clients", type=int, default=50)
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="`sobriete serve --workers` (default: one per core)")
+    p.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto",
+                   help="load generator: wrk (C, light on the CPU the server shares) when "
+                   "installed, else the Python one (load.py)")
     p.add_argument("--warmup", type=float, default=None, help="seconds per endpoint")
     p.add_argument("--duration", type=float, default=None, help="seconds per endpoint")
     p.add_argument("--profile", type=float, default=0.0, metavar="SECONDS",
@@ -133,7 +139,7 @@ def main(argv: list[str] | None = None) -> dict:
         if a.build_only:
             print(f"estate construit en {build_s:.0f} s : {saved}")
             return {}
-        with serve(db_url, workdir) as (url, pid):
+        with serve(db_url, workdir, workers=a.workers) as (url, pid):
             endpoints, missing, checks = _endpoints(url, est)
             for name, want in _expected(est).items():
                 if name in checks and checks[name].get("total") != want:
@@ -143,12 +149,7 @@ def main(argv: list[str] | None = None) -> dict:
                     "duration_s": duration, "endpoints": endpoints}
             spec_path = workdir / "load-spec.json"
             spec_path.write_text(json.dumps(spec), encoding="utf-8")
-            done = subprocess.run([sys.executable, "-m", "benchmarks.service.load",
-                                   str(spec_path)], cwd=ROOT, capture_output=True, text=True,
-                                  env=dict(os.environ, PYTHONPATH=str(ROOT)))
-            sys.stderr.write(done.stderr)
-            done.check_returncode()
-            load = json.loads(done.stdout)
+            load = _load(a.generator, spec, spec_path)
             profiles = (profile_endpoints(spec, workdir, a.profile, ROOT) if a.profile > 0
                         else None)
     run = {
@@ -158,9 +159,9 @@ def main(argv: list[str] | None = None) -> dict:
         "commit": _commit(),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform()},
-        "database": db_name, "estate": {**{k: v for k, v in est.to_json().items()
-                                          if k not in ("tokens", "password")},
-                                       "build_s": round(build_s, 1)},
+        "workers": a.workers, "database": db_name,
+        "estate": {**{k: v for k, v in est.to_json().items()
+                      if k not in ("tokens", "password")}, "build_s": round(build_s, 1)},
         "missing": missing, "checks": checks, "load": load,
     }
     if profiles is not None:
@@ -170,6 +171,19 @@ def main(argv: list[str] | None = None) -> dict:
     print(report.table(run))
     print(f"résultats : {out}")
     return run
+
+
+def _load(generator: str, spec: dict, spec_path: Path) -> dict:
+    if generator == "wrk" or (generator == "auto" and wrk.wrk()):
+        if not wrk.wrk():
+            raise SystemExit("wrk is not installed: apt-get install wrk (or --generator python)")
+        return wrk.run(spec)
+    done = subprocess.run([sys.executable, "-m", "benchmarks.service.load", str(spec_path)],
+                          cwd=ROOT, capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    sys.stderr.write(done.stderr)
+    done.check_returncode()
+    return {"generator": "python", **json.loads(done.stdout)}
 
 
 def _commit() -> str | None:

@@ -53,12 +53,18 @@ async def _phase(clients: list[httpx.AsyncClient], ep: dict, seconds: float) -> 
             "bytes": sizes[0] if sizes else None}
 
 
-def _rss_mb(proc: psutil.Process | None) -> float | None:
-    return None if proc is None else round(proc.memory_info().rss / 2**20, 1)
+def _rss_mb(procs: list[psutil.Process]) -> float | None:
+    """The server's resident memory: the supervisor and its workers."""
+    return round(sum(p.memory_info().rss for p in procs) / 2**20, 1) if procs else None
+
+
+def _cpu(procs: list[psutil.Process]) -> float:
+    return sum(sum(p.cpu_times()[:2]) for p in procs)
 
 
 async def run(spec: dict) -> dict:
     server = psutil.Process(spec["server_pid"]) if spec.get("server_pid") else None
+    procs = [] if server is None else [server, *server.children(recursive=True)]
     me = psutil.Process()
     out = []
     # Clients are made once, before any timing: an httpx client builds a TLS context when
@@ -67,17 +73,17 @@ async def run(spec: dict) -> dict:
                                  limits=httpx.Limits(max_connections=1))
                for _ in range(spec["clients"])]
     for ep in spec["endpoints"]:
-        rss_before = _rss_mb(server)
+        rss_before = _rss_mb(procs)
         if spec["warmup_s"] > 0:
             await _phase(clients, ep, spec["warmup_s"])
         # One client alone first: the time a request takes without queueing behind others.
         alone = np.array((await _phase(clients[:1], ep, spec.get("single_s", 3.0)))["lat"])
-        cpu0 = server.cpu_times() if server else None
+        cpu0 = _cpu(procs)
         own0 = me.cpu_times()
         m = await _phase(clients, ep, spec["duration_s"])
         lat = np.array(m["lat"]) * 1000.0
         errors = sum(v for k, v in m["statuses"].items() if not k.startswith("2"))
-        server_cpu = (sum(server.cpu_times()[:2]) - sum(cpu0[:2])) if server else None
+        server_cpu = (_cpu(procs) - cpu0) if procs else None
         own_cpu = sum(me.cpu_times()[:2]) - sum(own0[:2])
         out.append({
             "name": ep["name"], "path": ep["path"], "requests": len(lat),
@@ -87,8 +93,8 @@ async def run(spec: dict) -> dict:
             "max_ms": round(float(lat.max()), 1) if len(lat) else None,
             "p50_ms_1_client": _pct(alone * 1000.0, 50),
             "errors": errors, "statuses": m["statuses"], "response_bytes": m["bytes"],
-            "server_rss_mb_before": rss_before, "server_rss_mb_after": _rss_mb(server),
-            # CPU seconds per wall second: ~1.0 means the server's one process is saturated;
+            "server_rss_mb_before": rss_before, "server_rss_mb_after": _rss_mb(procs),
+            # CPU seconds per wall second of the server's processes (2.0: both cores);
             # the client's own share says how much of the 2 cores the generator took.
             "server_cpu_per_s": None if server_cpu is None else round(server_cpu / m["wall_s"],
                                                                        2),

@@ -60,9 +60,15 @@ def _sobriete() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "sobriete.cli"]
 
 
+def _started(log: Path) -> int:
+    return log.read_text(encoding="utf-8", errors="replace").count(
+        "Application startup complete")
+
+
 @contextmanager
-def serve(db_url: str, workdir: Path, *, timeout_s: float = 90.0):
-    """Run `sobriete serve` until the block ends; yields (base URL, pid). The scheduler is off
+def serve(db_url: str, workdir: Path, *, workers: int = 1, timeout_s: float = 90.0):
+    """Run `sobriete serve --workers N` until the block ends; yields (base URL, pid of the
+    supervising process, whose children are the workers). The scheduler is off
     (no daily job may start during a measurement) and cookies are allowed over plain HTTP on
     loopback; everything else is the default configuration, access logs included (to a
     file)."""
@@ -70,7 +76,8 @@ def serve(db_url: str, workdir: Path, *, timeout_s: float = 90.0):
     env = dict(os.environ, SOBRIETE_SCHEDULER="false", SOBRIETE_COOKIE_SECURE="false",
                SOBRIETE_PUBLIC_URL=f"http://127.0.0.1:{port}")
     log = open(workdir / "server.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([*_sobriete(), "serve", "--db", db_url, "--port", str(port)],
+    proc = subprocess.Popen([*_sobriete(), "serve", "--db", db_url, "--port", str(port),
+                             "--workers", str(workers)],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -80,7 +87,10 @@ def serve(db_url: str, workdir: Path, *, timeout_s: float = 90.0):
                 raise RuntimeError(f"sobriete serve exited ({proc.returncode}); see "
                                    f"{workdir / 'server.log'}")
             try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                # every worker must be up: one that is still starting gets no connection,
+                # and the others would carry its share for the whole measurement
+                if (httpx.get(f"{url}/health", timeout=2).status_code == 200
+                        and _started(workdir / "server.log") >= workers):
                     break
             except httpx.HTTPError:
                 pass
