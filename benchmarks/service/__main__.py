@@ -82,6 +82,8 @@ def _endpoints(url: str, est: E.Estate) -> tuple[list[dict], dict[str, str], dic
          "/api/v1/buildings"),
         ("findings_admin", "/api/v1/findings?limit=50", bearer["admin"], "/api/v1/findings"),
         ("dashboard_portfolio", "/", cookie, "page"),
+        # the portfolio map's markers, which the page's script fetches (every visible one)
+        ("dashboard_map", "/carte.json", cookie, "page"),
         ("dashboard_building", f"/batiments/{est.building}", cookie, "page"),
     ]
     found, missing, checks = [], {}, {}

@@ -94,6 +94,9 @@ def test_manager_journey_in_chromium(server, page):
     rows = page.locator("#buildings tbody tr")
     assert rows.count() == 1 and page.locator("tr[data-code=b4]").count() == 1
     assert page.locator(".badge").first.is_visible()
+    # b4 has no coordinates: listed under the (hidden) map, from /carte.json
+    page.wait_for_selector("details.nocoords:not([hidden])")
+    assert "(1)" in page.locator("details.nocoords summary").inner_text()
     page.screenshot(path=str(SHOTS / "01-portfolio-c2.png"), full_page=True)
 
     page.click("#buildings a[href='/batiments/b4']")

@@ -112,11 +112,14 @@ def test_five_thousand_buildings_are_paged_by_fifty(sqlite_url, client, logged_i
         logged_in(c, "root")
         page = c.get("/").text
         assert page.count("<tr data-code=") == 50 and "Page 1 / 100" in page
-        assert "sans coordonnées (715)" in page
         last = c.get("/?page=100&sort=code&desc=1").text
         assert last.count("<tr data-code=") == 50 and 'data-code="B0049"' in last
         c07 = c.get("/?commune=C07").text
         assert c07.count("<tr data-code=") == 50 and "Page 1 / 3" in c07
+        everyone = c.get("/carte.json").json()
+        assert (len(everyone["markers"]), len(everyone["no_coords"])) == (5000 - 715, 715)
+        c07 = c.get("/carte.json?commune=C07").json()
+        assert len(c07["markers"]) + len(c07["no_coords"]) == 125
     store.close()
 
 

@@ -39,13 +39,34 @@ def test_portfolio_shows_only_the_communes_buildings_with_figures(web_sqlite, cl
         logged_in(c, "root")
         page = c.get("/").text
         assert "/batiments/b0" in page and "/batiments/b4" in page
-        # b4 has no coordinates: listed below the map
-        assert re.search(r"sans coordonnées \(1\)", page)
+        # b4 has no coordinates: listed below the map (by its script, from /carte.json)
+        assert c.get("/carte.json").json()["no_coords"] == [["b4", "Gymnase Coubertin",
+                                                             "Montclair"]]
         assert "/batiments/b0" not in c.get("/?commune=C2").text
         logged_in(c, "em.c1")
         csv_link = re.search(r'href="(/api/v1/buildings\?format=csv[^"]*)"', c.get("/").text)
         export = c.get(csv_link.group(1).replace("&amp;", "&"))
         assert export.status_code == 200 and "b0" in export.text and "b4" not in export.text
+
+
+def test_the_map_reads_the_visible_buildings_with_the_pages_filters(web_sqlite, client,
+                                                                     logged_in):
+    with client(web_sqlite) as c:
+        logged_in(c, "em.c1")
+        url = re.search(r'data-markers="([^"]+)"', c.get("/").text).group(1)
+        r = c.get(url.replace("&amp;", "&"))
+        assert r.status_code == 200 and "max-age" in r.headers["cache-control"]
+        assert {m[2] for m in r.json()["markers"]} == {"b0"} and r.json()["no_coords"] == []
+        logged_in(c, "em.c2")  # commune C2: b4 alone, which has no coordinates
+        assert c.get("/carte.json").json() == {
+            "markers": [], "no_coords": [["b4", "Gymnase Coubertin", "Montclair"]]}
+        logged_in(c, "root")
+        assert {m[2] for m in c.get("/carte.json").json()["markers"]} == {"b0"}
+        assert c.get("/carte.json?commune=C2").json()["markers"] == []
+        lat, lon, code, name, status = c.get("/carte.json").json()["markers"][0]
+        assert isinstance(lat, float) and status in ("ok", "watch", "alert", "no_data", "none")
+    with client(web_sqlite) as c:
+        assert c.get("/carte.json", follow_redirects=False).status_code in (302, 303)
 
 
 def test_building_page_has_curves_baseline_and_provenance(web_store, client, logged_in):

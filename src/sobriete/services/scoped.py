@@ -39,13 +39,18 @@ class BuildingRef:
         return dict(self.__dict__)
 
 
+_b, _s, _c, _t = S.building.c, S.site.c, S.commune.c, S.territory.c
+# The columns of a ``BuildingRef``, for ``visible_query`` callers that page their own way.
+REF_COLUMNS = (_b.id, _b.code, _b.name, _b.activity, _b.floor_area_m2, _b.heating_system,
+               _b.climate_zone, _b.weather_station, _b.latitude, _b.longitude,
+               _s.code.label("site_code"), _c.code.label("commune_code"),
+               _c.name.label("commune_name"), _t.code.label("territory_code"),
+               _t.name.label("territory_name"))
+
+
 def _base():
     b, s, c, t = S.building.c, S.site.c, S.commune.c, S.territory.c
-    return (select(b.id, b.code, b.name, b.activity, b.floor_area_m2, b.heating_system,
-                   b.climate_zone, b.weather_station, b.latitude, b.longitude,
-                   s.code.label("site_code"), c.code.label("commune_code"),
-                   c.name.label("commune_name"), t.code.label("territory_code"),
-                   t.name.label("territory_name"))
+    return (select(*REF_COLUMNS)
             .select_from(S.building.join(S.site, b.site_id == s.id)
                          .join(S.commune, s.commune_id == c.id)
                          .join(S.territory, c.territory_id == t.id)))
