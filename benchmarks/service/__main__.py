@@ -81,6 +81,10 @@ def _endpoints(url: str, est: E.Estate) -> tuple[list[dict], dict[str, str], dic
         ("buildings_by_commune", f"/api/v1/buildings?commune={est.commune}", bearer["admin"],
          "/api/v1/buildings"),
         ("findings_admin", "/api/v1/findings?limit=50", bearer["admin"], "/api/v1/findings"),
+        ("findings_commune", "/api/v1/findings?limit=50", bearer["commune"],
+         "/api/v1/findings"),
+        ("actions_admin", "/api/v1/actions?limit=50", bearer["admin"], "/api/v1/actions"),
+        ("communes_admin", "/api/v1/communes?limit=50", bearer["admin"], "/api/v1/communes"),
         ("dashboard_portfolio", "/", cookie, "page"),
         # the portfolio map's markers, which the page's script fetches (every visible one)
         ("dashboard_map", "/carte.json", cookie, "page"),

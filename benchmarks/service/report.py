@@ -9,7 +9,7 @@ from pathlib import Path
 TARGET_P99_MS = 200.0
 # List endpoints the p99 target applies to (the dashboard pages are reported beside them).
 LISTS = ("buildings_admin", "buildings_commune", "buildings_territory", "buildings_by_commune",
-         "findings_admin")
+         "findings_admin", "findings_commune", "actions_admin", "communes_admin")
 
 
 def _f(v, digits: int = 1) -> str:

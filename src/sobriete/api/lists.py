@@ -8,7 +8,7 @@ a file, with the same column names as the JSON fields (units in the names).
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Generic, Literal, TypeVar
 
 import pandas as pd
@@ -69,6 +69,16 @@ def table_file(rows: Sequence[BaseModel | dict], fmt: str, name: str) -> Respons
 def page_of(items: Sequence[T], total: int, params: ListParams) -> Page[T]:
     """The envelope of one page read by the caller (in SQL) out of ``total``."""
     return Page[T](items=list(items), total=total, limit=params.limit, offset=params.offset)
+
+
+def read_page(params: ListParams, read: Callable[[int | None, int], tuple[int, Sequence[T]]],
+              name: str) -> Page[T] | Response:
+    """One page that ``read(limit, offset)`` reads in SQL with the total it counts, or the
+    whole list (``read(None, 0)``) as a file."""
+    if params.format == "json":
+        total, rows = read(params.limit, params.offset)
+        return page_of(rows, total, params)
+    return table_file(read(None, 0)[1], params.format, name)
 
 
 def paged(rows: Sequence[T], params: ListParams, name: str) -> Page[T] | Response:

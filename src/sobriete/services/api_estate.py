@@ -18,11 +18,6 @@ def visible_buildings(conn: Connection, who: Principal, action: Action | str = A
     return building_refs(conn, who, action, **filters)
 
 
-def visible_codes(conn: Connection, who: Principal, action: Action | str = Action.READ,
-                  **filters) -> list[str]:
-    return [r.code for r in building_refs(conn, who, action, **filters)]
-
-
 def communes(conn: Connection, who: Principal, action: Action | str = Action.READ, *,
              territory: str | None = None) -> list[dict]:
     rows = commune_rows(conn, scope_clause(who, action))

@@ -105,6 +105,18 @@ def sees_everything(principal: Principal, action: Action | str) -> bool:
     return scope_clause(principal, action) is None
 
 
+def visible_ids(principal: Principal, action: Action | str, *, commune: str | None = None,
+                building: str | None = None):
+    """A select of the ids of the buildings where ``principal`` may do ``action`` (of one
+    commune, of one building code), to match rows of other tables against; None when that
+    is every building: matching a table against the ids of a whole metropolis made SQLite
+    walk the buildings instead of the table."""
+    if sees_everything(principal, action) and commune is None and building is None:
+        return None
+    ids = visible_query(principal, action, S.building.c.id, commune=commune)
+    return ids if building is None else ids.where(S.building.c.code == building)
+
+
 def building_refs(conn: Connection, principal: Principal, action: Action | str = Action.READ,
                   *, limit: int | None = None, offset: int = 0, **filters) -> list[BuildingRef]:
     """Buildings where ``principal`` may do ``action``, optionally filtered (``commune``,

@@ -11,10 +11,10 @@ from pydantic import AwareDatetime, BaseModel
 from sqlalchemy import Select, select
 
 from sobriete.api.deps import access, authorize, get_store, principal
-from sobriete.api.lists import ListParams, Page, list_params, page_of, table_file
+from sobriete.api.lists import ListParams, Page, list_params, read_page
 from sobriete.domain.access import Action, Principal
 from sobriete.domain.findings import FindingKind
-from sobriete.services.scoped import sees_everything, visible_query
+from sobriete.services.scoped import visible_ids
 from sobriete.services.store import schema as S
 from sobriete.services.store.findings import (
     FindingDoc,
@@ -78,18 +78,17 @@ def _out(d: FindingDoc) -> FindingOut:
 
 def _list(request: Request, building_ids: Select | None, status: Status, kind: FindingKind | None,
           include_not_seen: bool, params: ListParams, name: str):
-    """One page parsed from a page read in SQL (a portfolio holds tens of thousands of
-    findings), or the whole list as a file."""
-    one_page = params.format == "json"
-    with get_store(request).engine.connect() as conn:
-        total, found = load_findings_of(
-            conn, building_ids, status=None if status == "all" else status,
-            kind=kind.value if kind else None, include_not_seen=include_not_seen,
-            limit=params.limit if one_page else None, offset=params.offset if one_page else 0)
-    rows = [_out(d) for d in found]
-    if not one_page:
-        return table_file(rows, params.format, name)
-    return page_of(rows, total, params)
+    """One page read in SQL (a portfolio holds tens of thousands of findings), or the whole
+    list as a file."""
+    def read(limit: int | None, offset: int) -> tuple[int, list[FindingOut]]:
+        with get_store(request).engine.connect() as conn:
+            total, found = load_findings_of(
+                conn, building_ids, status=None if status == "all" else status,
+                kind=kind.value if kind else None, include_not_seen=include_not_seen,
+                limit=limit, offset=offset)
+        return total, [_out(d) for d in found]
+
+    return read_page(params, read, name)
 
 
 NotSeen = Annotated[bool, Query(description="inclure ceux que le dernier diagnostic n'a pas "
@@ -104,13 +103,7 @@ def findings(request: Request, who: Who, params: Params,
              commune: Annotated[str | None, Query(max_length=64)] = None,
              status: Status = "open", kind: FindingKind | None = None,
              include_not_seen: NotSeen = False):
-    b = S.building.c
-    if sees_everything(who, Action.READ) and commune is None and building is None:
-        visible = None  # every finding: no building ids to match them against
-    else:
-        visible = visible_query(who, Action.READ, b.id, commune=commune)
-        if building is not None:
-            visible = visible.where(b.code == building)
+    visible = visible_ids(who, Action.READ, commune=commune, building=building)
     return _list(request, visible, status, kind, include_not_seen, params, "anomalies")
 
 

@@ -14,13 +14,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field
+from sqlalchemy import Select, select
 
 from sobriete.api.deps import access, authorize, get_store, principal
-from sobriete.api.lists import ListParams, Page, list_params, paged
+from sobriete.api.lists import ListParams, Page, list_params, paged, read_page
 from sobriete.domain.access import Action, Principal
-from sobriete.services import api_estate as E
 from sobriete.services import api_measure as M
 from sobriete.services.actions_run import ActionError, mark_action
+from sobriete.services.scoped import visible_ids
+from sobriete.services.store import schema as S
 from sobriete.services.store.actions import (
     StoredRecommendation,
     TrackedAction,
@@ -129,6 +131,17 @@ def _rec(code: str, s: StoredRecommendation) -> RecommendationOut:
         detail=M.finite(r.model_dump(mode="json")), diagnosis_run_id=s.diagnosis_run_id)
 
 
+def _tracked_page(request: Request, building_ids: Select | None, status: str | None,
+                  params: ListParams, name: str):
+    def read(limit: int | None, offset: int) -> tuple[int, list[TrackedOut]]:
+        with get_store(request).engine.connect() as conn:
+            total, found = load_tracked_of(conn, building_ids, status=status, limit=limit,
+                                           offset=offset)
+        return total, [_tracked(t) for t in found]
+
+    return read_page(params, read, name)
+
+
 @router.get("/actions", response_model=Page[TrackedOut],
             openapi_extra=access("read", example={"query": {"status": "in_progress"}}),
             summary="Actions suivies / tracked actions")
@@ -136,12 +149,8 @@ def actions(request: Request, who: Who, params: Params,
             status: ActionStatus | None = None,
             commune: Annotated[str | None, Query(max_length=64)] = None,
             building: Annotated[str | None, Query(max_length=64)] = None):
-    with get_store(request).engine.connect() as conn:
-        codes = E.visible_codes(conn, who, Action.READ, commune=commune)
-        if building is not None:
-            codes = [c for c in codes if c == building]
-        rows = [_tracked(t) for t in load_tracked_of(conn, codes, status=status)]
-    return paged(rows, params, "actions")
+    visible = visible_ids(who, Action.READ, commune=commune, building=building)
+    return _tracked_page(request, visible, status, params, "actions")
 
 
 @router.get("/buildings/{building_code}/actions", response_model=Page[TrackedOut],
@@ -149,10 +158,9 @@ def actions(request: Request, who: Who, params: Params,
             summary="Actions suivies d'un bâtiment / tracked actions of a building")
 def building_actions(building_code: str, request: Request, who: Who, params: Params,
                      status: ActionStatus | None = None):
-    authorize(request, who, Action.READ, building_code)
-    with get_store(request).engine.connect() as conn:
-        rows = [_tracked(t) for t in load_tracked_of(conn, [building_code], status=status)]
-    return paged(rows, params, f"actions-{building_code}")
+    ref = authorize(request, who, Action.READ, building_code)
+    one = select(S.building.c.id).where(S.building.c.id == ref.id)
+    return _tracked_page(request, one, status, params, f"actions-{building_code}")
 
 
 @router.get("/buildings/{building_code}/recommendations",

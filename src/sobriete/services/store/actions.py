@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, Select, delete, func, select, update
 
 from sobriete.advice import Recommendation
 from sobriete.services.store import schema as S
@@ -160,14 +160,18 @@ def action_history(conn: Connection, code: str, action: str) -> list[ActionEvent
             for r in conn.execute(q).mappings()]
 
 
-def load_tracked_of(conn: Connection, building_codes: list[str], *,
-                    status: str | None = None) -> list[TrackedAction]:
-    """Tracked actions of the given buildings only (the caller's scope, in SQL), by building
-    then action code; optionally of one status."""
-    if not building_codes:
-        return []
-    q = (_tracked_query().where(S.building.c.code.in_(sorted(building_codes)))
-         .order_by(S.building.c.code, S.tracked_action.c.action_code))
+def load_tracked_of(conn: Connection, building_ids: Select | None, *,
+                    status: str | None = None, limit: int | None = None,
+                    offset: int = 0) -> tuple[int, list[TrackedAction]]:
+    """(how many, the page) of the tracked actions of the given buildings only (the caller's
+    scope, in SQL: a select of building ids; None: every building's), by building then action
+    code; optionally of one status; ``limit`` None: all."""
+    ta, b = S.tracked_action.c, S.building.c
+    where = [] if building_ids is None else [ta.building_id.in_(building_ids)]
     if status is not None:
-        q = q.where(S.tracked_action.c.status == status)
-    return [_tracked(r) for r in conn.execute(q).mappings()]
+        where.append(ta.status == status)
+    total = conn.execute(select(func.count(ta.id)).where(*where)).scalar_one()
+    q = _tracked_query().where(*where).order_by(b.code, ta.action_code).offset(offset)
+    if limit is not None:
+        q = q.limit(limit)
+    return total, [_tracked(r) for r in conn.execute(q).mappings()]
