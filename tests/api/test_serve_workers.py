@@ -4,6 +4,7 @@ port, the jobs of one worker read from the other, and a clear refusal of a taken
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from sobriete.api import workers as W
@@ -54,15 +56,33 @@ def two_workers(tmp_path):
         log.close()
 
 
-def test_two_workers_share_the_port_and_stop_together(two_workers):
-    url, proc = two_workers
+def _answering(url: str, tries: int = 40) -> set[int]:
+    """The workers that answered ``tries`` requests, each on a new connection (the kernel
+    spreads new connections over the workers' sockets)."""
     pids = set()
-    for _ in range(40):  # a new connection each time: the kernel spreads them
+    for _ in range(tries):
         r = httpx.get(f"{url}/health", timeout=10)
         assert r.status_code == 200
         pids.add(r.json()["worker_pid"])
+    return pids
+
+
+def test_two_workers_share_the_port_and_stop_together(two_workers):
+    url, proc = two_workers
+    pids = _answering(url)
     assert len(pids) == 2
     assert proc.pid not in pids  # the supervisor serves nothing itself
+    # a worker that dies is replaced (after its start-up grace: a crash loop is not retried)
+    dead = pids.pop()
+    time.sleep(max(0.0, psutil.Process(dead).create_time() + W.START_S + 1 - time.time()))
+    os.kill(dead, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while True:
+        pids = _answering(url)
+        if len(pids) == 2 and dead not in pids:
+            break
+        assert time.monotonic() < deadline, f"no new worker after {dead} died: {pids}"
+        time.sleep(0.5)
     proc.terminate()
     assert proc.wait(timeout=30) == 0
     for pid in pids:  # no worker left behind
