@@ -1,9 +1,9 @@
 """`sobriete serve`: the HTTP service (API, dashboard) and its scheduler.
 
-One worker (the default): one process serves and schedules. ``--workers N``: uvicorn runs N
-serving processes, and this process supervises them and runs the scheduler alone, so that a
-daily job never starts N times; jobs and their progress are in the database, so any worker
-answers for any of them.
+One worker (the default): one process serves and schedules. ``--workers N``: N serving
+processes, each a uvicorn server on its own socket of the same port (``api.workers``), and
+this process supervises them and runs the scheduler alone, so that a daily job never starts N
+times; jobs and their progress are in the database, so any worker answers for any of them.
 """
 
 from __future__ import annotations
