@@ -53,12 +53,12 @@ async def _phase(clients: list[httpx.AsyncClient], ep: dict, seconds: float) -> 
             "bytes": sizes[0] if sizes else None}
 
 
-def _rss_mb(procs: list[psutil.Process]) -> float | None:
+def rss_mb(procs: list[psutil.Process]) -> float | None:
     """The server's resident memory: the supervisor and its workers."""
     return round(sum(p.memory_info().rss for p in procs) / 2**20, 1) if procs else None
 
 
-def _cpu(procs: list[psutil.Process]) -> float:
+def cpu_s(procs: list[psutil.Process]) -> float:
     return sum(sum(p.cpu_times()[:2]) for p in procs)
 
 
@@ -73,17 +73,17 @@ async def run(spec: dict) -> dict:
                                  limits=httpx.Limits(max_connections=1))
                for _ in range(spec["clients"])]
     for ep in spec["endpoints"]:
-        rss_before = _rss_mb(procs)
+        rss_before = rss_mb(procs)
         if spec["warmup_s"] > 0:
             await _phase(clients, ep, spec["warmup_s"])
         # One client alone first: the time a request takes without queueing behind others.
         alone = np.array((await _phase(clients[:1], ep, spec.get("single_s", 3.0)))["lat"])
-        cpu0 = _cpu(procs)
+        cpu0 = cpu_s(procs)
         own0 = me.cpu_times()
         m = await _phase(clients, ep, spec["duration_s"])
         lat = np.array(m["lat"]) * 1000.0
         errors = sum(v for k, v in m["statuses"].items() if not k.startswith("2"))
-        server_cpu = (_cpu(procs) - cpu0) if procs else None
+        server_cpu = (cpu_s(procs) - cpu0) if procs else None
         own_cpu = sum(me.cpu_times()[:2]) - sum(own0[:2])
         out.append({
             "name": ep["name"], "path": ep["path"], "requests": len(lat),
@@ -93,7 +93,7 @@ async def run(spec: dict) -> dict:
             "max_ms": round(float(lat.max()), 1) if len(lat) else None,
             "p50_ms_1_client": _pct(alone * 1000.0, 50),
             "errors": errors, "statuses": m["statuses"], "response_bytes": m["bytes"],
-            "server_rss_mb_before": rss_before, "server_rss_mb_after": _rss_mb(procs),
+            "server_rss_mb_before": rss_before, "server_rss_mb_after": rss_mb(procs),
             # CPU seconds per wall second of the server's processes (2.0: both cores);
             # the client's own share says how much of the 2 cores the generator took.
             "server_cpu_per_s": None if server_cpu is None else round(server_cpu / m["wall_s"],

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import psutil
 
+from benchmarks.service.load import cpu_s, rss_mb
+
 DONE = r"""
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -46,10 +48,6 @@ def _run(url: str, ep: dict, connections: int, seconds: float, script: Path) -> 
     return json.loads(out.strip().splitlines()[-1])
 
 
-def _cpu(procs: list[psutil.Process]) -> float:
-    return sum(sum(p.cpu_times()[:2]) for p in procs)
-
-
 def _ms(us: int) -> float:
     return round(us / 1000.0, 1)
 
@@ -63,11 +61,11 @@ def run(spec: dict) -> dict:
         script = Path(tmp) / "done.lua"
         script.write_text(DONE, encoding="utf-8")
         for ep in spec["endpoints"]:
-            rss_before = sum(p.memory_info().rss for p in procs) / 2**20
+            rss_before = rss_mb(procs)
             if spec["warmup_s"] > 0:
                 _run(spec["url"], ep, spec["clients"], spec["warmup_s"], script)
             alone = _run(spec["url"], ep, 1, spec.get("single_s", 3.0), script)
-            cpu0 = _cpu(procs)
+            cpu0 = cpu_s(procs)
             m = _run(spec["url"], ep, spec["clients"], spec["duration_s"], script)
             wall = m["duration_us"] / 1e6
             errors = sum(m[k] for k in ("connect", "read", "write", "status", "timeout"))
@@ -80,11 +78,9 @@ def run(spec: dict) -> dict:
                 "error_kinds": {k: m[k] for k in ("connect", "read", "write", "status",
                                                   "timeout") if m[k]},
                 "response_bytes": round(m["bytes"] / m["requests"]) if m["requests"] else None,
-                "server_rss_mb_before": round(rss_before, 1),
-                "server_rss_mb_after": round(sum(p.memory_info().rss for p in procs) / 2**20,
-                                             1),
+                "server_rss_mb_before": rss_before, "server_rss_mb_after": rss_mb(procs),
                 # CPU seconds per wall second of every server process: 2.0 is both cores
-                "server_cpu_per_s": round((_cpu(procs) - cpu0) / wall, 2),
+                "server_cpu_per_s": round((cpu_s(procs) - cpu0) / wall, 2),
             })
             print(f"  {ep['name']}: {out[-1]['throughput_rps']} req/s, p50 "
                   f"{out[-1]['p50_ms']} p99 {out[-1]['p99_ms']} ms, errors {errors}",

@@ -45,7 +45,6 @@ def listening_socket(host: str, port: int) -> socket.socket:
         sock.close()
         raise InputError(f"cannot listen on {host}:{port}: {exc.strerror}",
                          field="port", found=str(port)) from None
-    sock.set_inheritable(True)
     return sock
 
 

@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from sobriete.domain.errors import SobrieteError
@@ -131,15 +131,15 @@ class JobRegistry:
         j = S.job.c
         return or_(j.state.in_(("done", "failed")), and_(
             j.state.in_(UNFINISHED), j.runner != self.runner,
-            func.coalesce(j.heartbeat_at, j.created_at) < now - STALE_AFTER))
+            j.heartbeat_at < now - STALE_AFTER))
 
     def _write(self, job_id: str, *where, **values) -> None:
         with self._store.engine.begin() as conn:
             conn.execute(update(S.job).where(S.job.c.id == job_id, *where).values(**values))
 
-    def _flush(self, job_id: str, live: _Live, *, blocking: bool) -> None:
+    def _flush(self, job_id: str, live: _Live) -> None:
         """Write the latest progress of a running job (and its heartbeat), if not written."""
-        if not live.writing.acquire(blocking=blocking):
+        if not live.writing.acquire(blocking=False):
             return  # being written by the other thread: what is left stays dirty
         try:
             with self._lock:
@@ -167,7 +167,7 @@ class JobRegistry:
                     live = list(self._live.items())
                 for job_id, one in live:
                     if one.dirty and time.monotonic() - one.flushed_at >= FLUSH_S:
-                        self._flush(job_id, one, blocking=False)
+                        self._flush(job_id, one)
                 if live and time.monotonic() - beat >= HEARTBEAT_S:
                     beat = time.monotonic()
                     j = S.job.c
@@ -187,7 +187,7 @@ class JobRegistry:
                 live.dirty = True
                 due = time.monotonic() - live.flushed_at >= FLUSH_S
             if due:
-                self._flush(job_id, live, blocking=False)
+                self._flush(job_id, live)
 
         try:
             now = datetime.now(UTC)
@@ -218,7 +218,7 @@ class JobRegistry:
     def _job(self, row, now: datetime) -> Job:
         state, error = row.state, row.error
         if (state in UNFINISHED and row.runner != self.runner
-                and (row.heartbeat_at or row.created_at) < now - STALE_AFTER):
+                and row.heartbeat_at < now - STALE_AFTER):
             state, error = "failed", INTERRUPTED
         return Job(row.id, row.kind, row.label, row.owner_account_id, state, row.done,
                    row.total, row.message,

@@ -8,14 +8,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import AwareDatetime, BaseModel
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 
 from sobriete.api.deps import access, authorize, get_store, principal
 from sobriete.api.lists import ListParams, Page, list_params, read_page
 from sobriete.domain.access import Action, Principal
 from sobriete.domain.findings import FindingKind
 from sobriete.services.scoped import visible_ids
-from sobriete.services.store import schema as S
 from sobriete.services.store.findings import (
     FindingDoc,
     UnknownFindingError,
@@ -113,8 +112,8 @@ def findings(request: Request, who: Who, params: Params,
 def building_findings(building_code: str, request: Request, who: Who, params: Params,
                       status: Status = "open", kind: FindingKind | None = None,
                       include_not_seen: NotSeen = False):
-    ref = authorize(request, who, Action.READ, building_code)
-    one = select(S.building.c.id).where(S.building.c.id == ref.id)
+    authorize(request, who, Action.READ, building_code)
+    one = visible_ids(who, Action.READ, building=building_code)
     return _list(request, one, status, kind, include_not_seen, params,
                  f"anomalies-{building_code}")
 

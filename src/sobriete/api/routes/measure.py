@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 
 from sobriete.api.deps import access, authorize, get_store, principal
 from sobriete.api.lists import ListParams, Page, list_params, paged, read_page
@@ -22,7 +22,6 @@ from sobriete.domain.access import Action, Principal
 from sobriete.services import api_measure as M
 from sobriete.services.actions_run import ActionError, mark_action
 from sobriete.services.scoped import visible_ids
-from sobriete.services.store import schema as S
 from sobriete.services.store.actions import (
     StoredRecommendation,
     TrackedAction,
@@ -158,8 +157,8 @@ def actions(request: Request, who: Who, params: Params,
             summary="Actions suivies d'un bâtiment / tracked actions of a building")
 def building_actions(building_code: str, request: Request, who: Who, params: Params,
                      status: ActionStatus | None = None):
-    ref = authorize(request, who, Action.READ, building_code)
-    one = select(S.building.c.id).where(S.building.c.id == ref.id)
+    authorize(request, who, Action.READ, building_code)
+    one = visible_ids(who, Action.READ, building=building_code)
     return _tracked_page(request, one, status, params, f"actions-{building_code}")
 
 

@@ -72,9 +72,10 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     in_memory = sqlite and parsed.database in (None, "", ":memory:")
     if sqlite and not in_memory:
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    # Up to 40 requests run at once in the service's thread pool: connections for most of
-    # them instead of the default 5 (+10), waiting at most 30 s for one. (An in-memory SQLite
-    # database is one connection, whose pool takes no size.)
+    # A worker's request threads (``request_threads``, 4 by default, up to 64), the job
+    # threads and the scheduler's each hold a connection: up to 40 instead of the default 5
+    # (+10), waiting at most 30 s for one. (An in-memory SQLite database is one connection,
+    # whose pool takes no size.)
     # A connection to a SQLite file cannot go stale: a ping at each checkout is for servers.
     pool = {} if in_memory else dict(pool_size=10, max_overflow=30, pool_timeout=30,
                                      pool_pre_ping=not sqlite)

@@ -182,17 +182,14 @@ def load_findings_of(conn: Connection, building_ids: Select | None, *,
     f, b = S.finding.c, S.building.c
     where = _of_where(building_ids, status, kind, include_not_seen)
     total = conn.execute(select(func.count(f.id)).where(*where)).scalar_one()
-    # the expressions of the index ix_finding_rank, which walks them in this order
-    rank = (f.eur_per_year.is_(None), f.eur_per_year.desc(), f.kwh_per_year.is_(None),
-            f.kwh_per_year.desc(), f.score.desc(), f.key)
     # The page is ranked on ids alone, then its documents are read: ranking whole rows made
     # the database sort a kilobyte of JSON per finding of the scope.
-    page = select(f.id).where(*where).order_by(*rank).offset(offset)
+    page = select(f.id).where(*where).order_by(*S.FINDING_RANK).offset(offset)
     if limit is not None:
         page = page.limit(limit)
     q = (select(f.key, f.status, f.seen_last, f.doc_json, b.code.label("building_code"))
          .select_from(S.finding).join(S.building, b.id == f.building_id)
-         .where(f.id.in_(page)).order_by(*rank))
+         .where(f.id.in_(page)).order_by(*S.FINDING_RANK))
     # orjson: parsing the page's documents was the largest cost left in a page of findings
     return total, [FindingDoc(r.building_code, r.key, r.status, bool(r.seen_last),
                               orjson.loads(r.doc_json)) for r in conn.execute(q)]

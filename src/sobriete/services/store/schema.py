@@ -291,12 +291,13 @@ finding = Table(
     Column("status", String(16), nullable=False),  # open | dismissed
     UniqueConstraint("building_id", "key", name="uq_finding_building_key"),
 )
-# A page of findings in the order people read them (``store.findings.load_findings_of``),
-# walked in this index instead of sorting every finding of the scope at each request.
-Index("ix_finding_rank", finding.c.status, finding.c.seen_last,
-      finding.c.eur_per_year.is_(None), finding.c.eur_per_year.desc(),
-      finding.c.kwh_per_year.is_(None), finding.c.kwh_per_year.desc(),
-      finding.c.score.desc(), finding.c.key)
+# The order people read findings in (``store.findings.rank_key``: EUR, then kWh of waste per
+# year, nulls last, then score), as SQL: ``store.findings.load_findings_of`` walks a page of
+# it in this index instead of sorting every finding of the scope at each request.
+FINDING_RANK = (finding.c.eur_per_year.is_(None), finding.c.eur_per_year.desc(),
+                finding.c.kwh_per_year.is_(None), finding.c.kwh_per_year.desc(),
+                finding.c.score.desc(), finding.c.key)
+Index("ix_finding_rank", finding.c.status, finding.c.seen_last, *FINDING_RANK)
 # The latest recommendations of each building (replaced as a whole by the next run).
 recommendation = Table(
     "recommendation", metadata,
