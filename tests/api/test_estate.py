@@ -40,6 +40,21 @@ def test_territories_and_communes_are_the_visible_ones(est):
     assert communes["total"] == 2
 
 
+def test_communes_are_paged_in_sql_with_their_counts(est):
+    c = est.client
+    page = c.get(f"{V1}/communes", headers=est.auth("admin@portfolio"),
+                 params={"limit": 2, "offset": 1}).json()
+    assert ([(x["commune_code"], x["n_buildings"]) for x in page["items"]], page["total"]) \
+        == ([("C2", 1), ("C3", 1)], 3)
+    # the territory filter and the scope are applied before the page and the count
+    mine = c.get(f"{V1}/communes", headers=est.auth("viewer@territory"),
+                 params={"territory": "T2", "limit": 1}).json()
+    assert (mine["items"], mine["total"]) == ([], 0)
+    csv = c.get(f"{V1}/communes", headers=est.auth("viewer@territory"),
+                params={"format": "csv", "limit": 1}).content.decode("utf-8-sig")
+    assert [line.split(";")[0] for line in csv.splitlines()] == ["commune_code", "C1", "C2"]
+
+
 def _codes(r) -> list[str]:
     assert r.status_code == 200, r.text
     return [b["building_code"] for b in r.json()["items"]]

@@ -66,13 +66,17 @@ def table_file(rows: Sequence[BaseModel | dict], fmt: str, name: str) -> Respons
                     headers={"Content-Disposition": f'attachment; filename="{name}.{ext}"'})
 
 
-def page_of(items: Sequence[T], total: int, params: ListParams) -> Page[T]:
-    """The envelope of one page read by the caller (in SQL) out of ``total``."""
-    return Page[T](items=list(items), total=total, limit=params.limit, offset=params.offset)
+def page_of(items: Sequence[T], total: int, params: ListParams) -> Response:
+    """The envelope of one page read by the caller (in SQL) out of ``total``, written as JSON
+    here: returned as a model, FastAPI would validate the page again against the route's
+    ``Page[...]`` (for a synchronous route, in a second trip through the thread pool) only to
+    write the same bytes. The route's ``response_model`` still documents it."""
+    page = Page[T](items=list(items), total=total, limit=params.limit, offset=params.offset)
+    return Response(page.model_dump_json(), media_type="application/json")
 
 
 def read_page(params: ListParams, read: Callable[[int | None, int], tuple[int, Sequence[T]]],
-              name: str) -> Page[T] | Response:
+              name: str) -> Response:
     """One page that ``read(limit, offset)`` reads in SQL with the total it counts, or the
     whole list (``read(None, 0)``) as a file."""
     if params.format == "json":
@@ -81,7 +85,7 @@ def read_page(params: ListParams, read: Callable[[int | None, int], tuple[int, S
     return table_file(read(None, 0)[1], params.format, name)
 
 
-def paged(rows: Sequence[T], params: ListParams, name: str) -> Page[T] | Response:
+def paged(rows: Sequence[T], params: ListParams, name: str) -> Response:
     """One page of ``rows`` (already filtered and ordered), or the whole list as a file."""
     if params.format != "json":
         return table_file(rows, params.format, name)

@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 
 from sobriete.domain.access import Action, Principal
 from sobriete.services.scoped import BuildingRef, building_refs, scope_clause
-from sobriete.services.store.estate import commune_rows, portfolio_row
+from sobriete.services.store.estate import commune_rows, count_communes, portfolio_row
 from sobriete.services.store.readings import building_series, series_span
 
 
@@ -19,9 +19,14 @@ def visible_buildings(conn: Connection, who: Principal, action: Action | str = A
 
 
 def communes(conn: Connection, who: Principal, action: Action | str = Action.READ, *,
-             territory: str | None = None) -> list[dict]:
-    rows = commune_rows(conn, scope_clause(who, action))
-    return [r for r in rows if territory in (None, r["territory_code"])]
+             territory: str | None = None, limit: int | None = None, offset: int = 0
+             ) -> tuple[int, list[dict]]:
+    """The visible communes (of one territory), one page of them when ``limit`` is given,
+    with how many there are in all."""
+    where = scope_clause(who, action)
+    rows = commune_rows(conn, where, territory=territory, limit=limit, offset=offset)
+    total = len(rows) if limit is None else count_communes(conn, where, territory=territory)
+    return total, rows
 
 
 def territories(conn: Connection, who: Principal, action: Action | str = Action.READ
@@ -29,7 +34,7 @@ def territories(conn: Connection, who: Principal, action: Action | str = Action.
     """Territories with at least one visible commune; counts are of the visible part only
     (a commune-level grant sees one commune of its territory, not the others)."""
     out: dict[str, dict] = {}
-    for c in communes(conn, who, action):
+    for c in communes(conn, who, action)[1]:
         t = out.setdefault(c["territory_code"], {
             "territory_code": c["territory_code"], "territory_name": c["territory_name"],
             "n_communes": 0, "n_buildings": 0})
@@ -40,7 +45,7 @@ def territories(conn: Connection, who: Principal, action: Action | str = Action.
 
 def portfolio_summary(conn: Connection, who: Principal) -> dict:
     pf = portfolio_row(conn) or {"code": None, "name": None}
-    cs = communes(conn, who)
+    cs = communes(conn, who)[1]
     return {**pf, "n_territories": len({c["territory_code"] for c in cs}),
             "n_communes": len(cs), "n_buildings": sum(c["n_buildings"] for c in cs)}
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from sobriete.api.deps import access, authorize, get_store, principal
-from sobriete.api.lists import ListParams, Page, list_params, page_of, paged
+from sobriete.api.lists import ListParams, Page, list_params, page_of, paged, read_page
 from sobriete.domain.access import Action, Principal
 from sobriete.services import api_estate as E
 from sobriete.services.scoped import count_building_refs
@@ -100,9 +100,13 @@ def territories(request: Request, who: Who, params: Params):
             summary="Communes visibles / visible communes")
 def communes(request: Request, who: Who, params: Params,
              territory: Annotated[str | None, Query(max_length=64)] = None):
-    with get_store(request).engine.connect() as conn:
-        rows = [CommuneOut(**c) for c in E.communes(conn, who, territory=territory)]
-    return paged(rows, params, "communes")
+    def read(limit: int | None, offset: int) -> tuple[int, list[CommuneOut]]:
+        with get_store(request).engine.connect() as conn:
+            total, rows = E.communes(conn, who, territory=territory, limit=limit,
+                                     offset=offset)
+        return total, [CommuneOut(**c) for c in rows]
+
+    return read_page(params, read, "communes")
 
 
 @router.get("/buildings", response_model=Page[BuildingOut],

