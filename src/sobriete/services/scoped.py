@@ -13,6 +13,7 @@ from sqlalchemy import Connection, false, func, or_, select
 
 from sobriete.domain.access import ALLOWED, Action, Principal, ScopeLevel
 from sobriete.services.store import schema as S
+from sobriete.services.store.paging import one_page
 
 
 @dataclass(frozen=True)
@@ -121,9 +122,8 @@ def building_refs(conn: Connection, principal: Principal, action: Action | str =
                   *, limit: int | None = None, offset: int = 0, **filters) -> list[BuildingRef]:
     """Buildings where ``principal`` may do ``action``, optionally filtered (``commune``,
     ``territory``, ``activity``, ``search``, ``ids``), by code; ``limit``/``offset``: one page."""
-    q = _filtered(principal, action, _base(), **filters).order_by(S.building.c.code)
-    if limit is not None:
-        q = q.limit(limit).offset(offset)
+    q = one_page(_filtered(principal, action, _base(), **filters).order_by(S.building.c.code),
+                 limit, offset)
     return [BuildingRef(**r) for r in conn.execute(q).mappings()]
 
 

@@ -21,6 +21,7 @@ from sobriete.services.scoped import (
     visible_query,
 )
 from sobriete.services.store import schema as S
+from sobriete.services.store.paging import one_page
 
 router = APIRouter()
 PAGE_SIZE = 50
@@ -92,9 +93,9 @@ def portfolio(request: Request, who: Annotated[Principal, Depends(page_principal
                                         activity=activity or None, search=q or None)
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(max(page, 1), pages)
-        refs = [BuildingRef(**r) for r in conn.execute(
-            _shown(*filters, *REF_COLUMNS).order_by(*_order(sort, bool(desc)))
-            .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).mappings()]
+        refs = [BuildingRef(**r) for r in conn.execute(one_page(
+            _shown(*filters, *REF_COLUMNS).order_by(*_order(sort, bool(desc))), PAGE_SIZE,
+            (page - 1) * PAGE_SIZE)).mappings()]
         status_by_id = load_status(conn, [r.id for r in refs])
         communes, activities = _options(conn, who)
     shown = [{"ref": r, "st": status_by_id.get(r.id)} for r in refs]

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Select, delete, func, select, update
 
 from sobriete.advice import Recommendation
 from sobriete.services.store import schema as S
+from sobriete.services.store.paging import one_page
 
 ACTION_STATUSES = ("to_do", "in_progress", "done")
 
@@ -171,7 +172,6 @@ def load_tracked_of(conn: Connection, building_ids: Select | None, *,
     if status is not None:
         where.append(ta.status == status)
     total = conn.execute(select(func.count(ta.id)).where(*where)).scalar_one()
-    q = _tracked_query().where(*where).order_by(b.code, ta.action_code).offset(offset)
-    if limit is not None:
-        q = q.limit(limit)
+    q = one_page(_tracked_query().where(*where).order_by(b.code, ta.action_code), limit,
+                 offset)
     return total, [_tracked(r) for r in conn.execute(q).mappings()]

@@ -19,6 +19,7 @@ from sobriete.domain.portfolio import (
     Zone,
 )
 from sobriete.services.store import schema as S
+from sobriete.services.store.paging import one_page
 
 
 @dataclass
@@ -168,8 +169,7 @@ def commune_rows(conn: Connection, where=None, *, territory: str | None = None,
     q = _communes((c.code.label("commune_code"), c.name.label("commune_name"),
                    t.code.label("territory_code"), t.name.label("territory_name"),
                    n.label("n_buildings")), where, territory).order_by(c.code)
-    if limit is not None:
-        q = q.limit(limit).offset(offset)
+    q = one_page(q, limit, offset)
     return [dict(r) for r in conn.execute(q).mappings()]
 
 

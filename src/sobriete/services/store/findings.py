@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Select, func, select, true, update
 from sobriete.domain.errors import SobrieteError
 from sobriete.domain.findings import Finding, priority
 from sobriete.services.store import schema as S
+from sobriete.services.store.paging import one_page
 
 STATUSES = ("open", "dismissed")
 MIN_KEY_PREFIX = 6
@@ -184,9 +185,7 @@ def load_findings_of(conn: Connection, building_ids: Select | None, *,
     total = conn.execute(select(func.count(f.id)).where(*where)).scalar_one()
     # The page is ranked on ids alone, then its documents are read: ranking whole rows made
     # the database sort a kilobyte of JSON per finding of the scope.
-    page = select(f.id).where(*where).order_by(*S.FINDING_RANK).offset(offset)
-    if limit is not None:
-        page = page.limit(limit)
+    page = one_page(select(f.id).where(*where).order_by(*S.FINDING_RANK), limit, offset)
     q = (select(f.key, f.status, f.seen_last, f.doc_json, b.code.label("building_code"))
          .select_from(S.finding).join(S.building, b.id == f.building_id)
          .where(f.id.in_(page)).order_by(*S.FINDING_RANK))

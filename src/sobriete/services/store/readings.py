@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 
 from sobriete.domain import columns as C
 from sobriete.domain.errors import IntervalOverlapError
+from sobriete.services.store.paging import one_page
 from sobriete.services.store.schema import reading, reading_revision
 from sobriete.services.store.schema import series as series_t
 
@@ -312,8 +313,8 @@ def read_page(conn: Connection, key: str, quantity: str, start: pd.Timestamp | N
     if end is not None:
         cond.append(reading.c.start_s < int(pd.Timestamp(end).timestamp()))
     total = conn.execute(select(func.count()).select_from(reading).where(*cond)).scalar_one()
-    rows = conn.execute(select(reading.c.start_s, reading.c.duration_s, reading.c.value)
-                        .where(*cond).order_by(reading.c.start_s).limit(limit).offset(offset)
+    rows = conn.execute(one_page(select(reading.c.start_s, reading.c.duration_s, reading.c.value)
+                                 .where(*cond).order_by(reading.c.start_s), limit, offset)
                         ).all()
     arr = np.array(rows, dtype="float64").reshape(-1, 3)
     return int(total), pd.DataFrame({
