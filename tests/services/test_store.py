@@ -111,6 +111,24 @@ def test_a_failed_transaction_writes_nothing(any_store_url):
     store.close()
 
 
+def test_reads_open_no_transaction_and_writes_stay_atomic_after_them(pg_url):
+    # from an emptied pool: each block below takes the one connection the read before used
+    store = open_store(pg_url)
+    store.engine.dispose()
+    for _ in range(2):
+        with store.read() as c:
+            assert c.exec_driver_sql("SELECT count(*) FROM reading").scalar_one() == 0
+            # no BEGIN sent: each statement is its own transaction (in one, now() would be
+            # the time of the first statement)
+            assert c.exec_driver_sql("SELECT now() = statement_timestamp()").scalar_one()
+        with pytest.raises(RuntimeError), store.engine.begin() as c:
+            write_readings(c, _frame(50), import_id=1)
+            raise RuntimeError("crash in the middle of an import")
+    with store.read() as c:
+        assert c.exec_driver_sql("SELECT count(*) FROM reading").scalar_one() == 0
+    store.close()
+
+
 def test_dst_and_utc_roundtrip(sqlite_url):
     store = open_store(sqlite_url)
     f = _frame(200, start="2024-10-26T20:00")  # crosses the October DST change in Paris

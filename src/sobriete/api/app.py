@@ -82,7 +82,7 @@ def create_app(settings: ServiceSettings, store: Store | None = None) -> FastAPI
         started = time.perf_counter()
         st: Store = app.state.store
         try:
-            with st.engine.connect() as conn:
+            with st.read() as conn:
                 revision, head = schema_state(conn)
             ok = True
         except SQLAlchemyError as exc:

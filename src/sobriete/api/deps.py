@@ -115,7 +115,7 @@ async def principal(request: Request) -> Principal:
 def authorize(request: Request, who: Principal, action: Action | str,
               building_code: str) -> BuildingRef:
     """The building if ``who`` may do ``action`` on it; else 404 (cannot see it) or 403."""
-    with get_store(request).engine.connect() as conn:
+    with get_store(request).read() as conn:
         ref = building_ref(conn, building_code)
     if ref is None or not any(can(who, a, ref.commune_code, ref.territory_code)
                               for a in (Action.READ, Action.FLEX_READ)):

@@ -95,7 +95,7 @@ def actions() -> None:
 
 
 def _tracked_status(store) -> dict[tuple[str, str], str]:
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         return {(t.building_code, t.action_code): t.status for t in load_tracked(conn)}
 
 
@@ -198,7 +198,7 @@ def realised(ctx, building, action, refresh, until, confidence, weather, db_url)
     lang = _lang(ctx)
     try:
         store = open_store(db_url)
-        with store.engine.connect() as conn:
+        with store.read() as conn:
             todo = [t for t in load_tracked(conn, building=building, action=action)
                     if t.status == "done"]
         shown = [measure_realised(store, t.building_code, t.action_code,
@@ -248,7 +248,7 @@ def print_demo(result, lang: str, top: int = 5) -> None:
     and the demonstration action measured against its estimate."""
     fr = lang == "fr"
     d = result.diagnosis
-    with result.store.engine.connect() as conn:
+    with result.store.read() as conn:
         found = [f for f in load_findings(conn) if f.last_run_id == d.run_id]
     waste = sum(f.finding.waste.eur_per_year.value for f in found
                 if f.finding.waste and f.finding.waste.eur_per_year)

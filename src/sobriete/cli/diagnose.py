@@ -91,7 +91,7 @@ def diagnose(ctx, building, meters, start, end, closures, weather, as_json, db_u
                 store, building=building, meters=meters or None, start=start, end=end,
                 closures=closures, weather=weather,
                 progress=lambda done, total: bar.update(task, completed=done, total=total))
-        with store.engine.connect() as conn:
+        with store.read() as conn:
             found = [f for f in load_findings(conn, building=building, include_dismissed=True)
                      if f.last_run_id == out.run_id]
     except SobrieteError as exc:
@@ -156,7 +156,7 @@ def show(ctx, key: str, as_json: bool, db_url) -> None:
     """Toutes les preuves d'un constat (clé ou début de clé, 6 caractères au moins)."""
     lang = _lang(ctx)
     try:
-        with open_store(db_url).engine.connect() as conn:
+        with open_store(db_url).read() as conn:
             s = get_finding(conn, key)
     except SobrieteError as exc:
         fail(exc, lang)

@@ -99,7 +99,7 @@ def fits_table(store, run_id: int, lang: str) -> None:
     q = (select(S.series.c.key, S.baseline_fit)
          .join(S.baseline_fit, S.baseline_fit.c.series_id == S.series.c.id)
          .where(S.baseline_fit.c.run_id == run_id).order_by(S.series.c.key))
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         rows = conn.execute(q).mappings().all()
     for r in rows:
         if r["status"] != "ok":
@@ -171,7 +171,7 @@ def savings_table(store, run_id: int, lang: str) -> None:
     q = (select(S.series.c.key, S.savings_result)
          .join(S.savings_result, S.savings_result.c.series_id == S.series.c.id)
          .where(S.savings_result.c.run_id == run_id).order_by(S.series.c.key))
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         rows = conn.execute(q).mappings().all()
     for r in rows:
         doc = json.loads(r["result_json"])

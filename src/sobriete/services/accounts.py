@@ -120,7 +120,7 @@ def authenticate(store: Store, login: str, password: str, *,
     """The principal of ``login`` if ``password`` is its password, else AuthenticationError."""
     hasher = hasher or _DEFAULT_HASHER
     dummy = _dummy_hash(hasher)  # made before the look-up: the first miss is not slower
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         acc = Q.account_by_login(conn, login)
     ok = False
     if acc is None or acc.password_hash is None:
@@ -153,7 +153,7 @@ def check_login_rate(store: Store, login: str, client: str | None, *, max_failur
     ``max_failures`` failed attempts within the last ``window_s`` seconds. Checked before the
     password is, so that guessing stops even on a right guess."""
     since = _now() - timedelta(seconds=window_s)
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         by_login = Q.failures_since(conn, since, login=login)
         by_client = Q.failures_since(conn, since, client=client) if client else 0
     # an address may try several logins (a shared town-hall network): a looser bound
@@ -276,7 +276,7 @@ def revoke_role(store: Store, account_id: int, grant: Grant) -> bool:
 
 
 def principal_for_account(store: Store, account_id: int) -> Principal:
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         acc = Q.account_by_id(conn, account_id)
         if acc is None:
             raise UnknownAccountError(f"no account of id {account_id}")
@@ -285,7 +285,7 @@ def principal_for_account(store: Store, account_id: int) -> Principal:
 
 def list_accounts(store: Store) -> list[tuple[Q.AccountRow, Principal]]:
     """Every account with its grants (administration)."""
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         return [(a, _principal(conn, a.id, a.login)) for a in Q.list_accounts(conn)]
 
 
@@ -310,7 +310,7 @@ def set_email(store: Store, account_id: int, email: str | None) -> None:
 
 def tokens(store: Store, account_id: int) -> list[Q.TokenRow]:
     """The account's tokens (never their value: only the hash is kept)."""
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         return Q.tokens_of(conn, account_id)
 
 

@@ -92,7 +92,7 @@ def select_buildings(store: Store, building: str | None,
                      commune: str | None) -> list[Building]:
     """The stored buildings asked for: one by code, those of a commune, or all (sorted);
     an unknown building or commune is a typed error naming what is stored."""
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         known, where = buildings_by_code(conn), communes(conn)
     check_building(known, building)
     if commune is not None and commune not in where.values():
@@ -191,7 +191,7 @@ def _measure_meter(store: Store, ref, fit_settings: FitSettings, start: date, en
     if fit["status"] != "ok":
         return {"meter": ref.key, "carrier": carrier, "error": fit["error"]}
     model = load_model(fit["model_json"], fit["result_json"])
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         frame, _ = load_frames(conn, ref, start, end, fit["frequency"])
     r = avoided_energy(model, frame, confidence=confidence)
     half = r.uncertainty_kwh if math.isfinite(r.uncertainty_kwh) else None
@@ -228,7 +228,7 @@ def measure_realised(store: Store, building: str, action: str, *, confidence: fl
     the 12 months after the done date, or up to the last full month of data, or ``until``
     (exclusive) when a later period must be left out (a closure, another action)."""
     with measured("realised savings", store) as fp:
-        with store.engine.connect() as conn:
+        with store.read() as conn:
             known = buildings_by_code(conn)
             check_building(known, building)
             tracked = load_tracked(conn, building=building, action=action)

@@ -110,7 +110,7 @@ def _modes(conn: Connection, account_ids: list[int]) -> dict[int, dict[str, str]
 
 def preferences(store: Store, account_id: int) -> dict[str, str]:
     """Mode of every kind for the account (its own choices over the defaults)."""
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         return _modes(conn, [account_id])[account_id]
 
 
@@ -249,7 +249,7 @@ def _run(store: Store, settings: MailSettings, now: datetime, channel: str,
          rules: RuleSettings | None, day: date | None = None) -> AlertReport:
     report = AlertReport(channel, now, smtp=bool(settings.smtp_host))
     with _RUN_LOCK:
-        with store.engine.connect() as conn:
+        with store.read() as conn:
             events = collect(conn, now, rules)
             people = recipients(conn)
             sent = _already_sent(conn, [p.principal.account_id for p in people], events)
@@ -315,7 +315,7 @@ def recent(store: Store, principal: Principal, *, limit: int = 200) -> list[dict
     """Alerts recorded for ``principal`` (newest first), kept only for buildings it may still
     see: a grant withdrawn since hides them."""
     c = S.alert_sent.c
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         rows = conn.execute(select(c.kind, c.event_key, c.sent_at, c.channel).where(
             c.account_id == principal.account_id).order_by(c.sent_at.desc(), c.id.desc())
             .limit(limit)).mappings().all()

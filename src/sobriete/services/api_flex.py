@@ -89,7 +89,7 @@ def capacity_in_view(store: Store, who: Principal, action: Action, start: dateti
                      forecast_temp_c: float | None = None) -> ScopedCapacity:
     """Capacity of the buildings where ``who`` may do ``action`` (optionally one commune)."""
     a, b = window(start, end)
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         refs = building_refs(conn, who, action, commune=commune)
         portfolio_wide = scope_clause(who, action) is None
     communes = sorted({r.commune_code for r in refs})
@@ -123,7 +123,7 @@ def dispatch_in_view(store: Store, who: Principal, event_id: str, start: datetim
     if not np.isfinite(request_kw) or request_kw <= 0:
         raise DispatchError(f"event {event_id!r}: the request must be > 0 kW, got "
                             f"{request_kw}")
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         _check_replaceable(conn, who, event_id)
     view = capacity_in_view(store, who, Action.FLEX_WRITE, start, end,
                             forecast_temp_c=forecast_temp_c)
@@ -195,7 +195,7 @@ def settle_in_view(store: Store, who: Principal, event_id: str, *, method: str =
     to shed; the days of the other stored events are left out of the baselines. None when
     the event is not visible. A meter that cannot be settled is listed with why."""
     clause = scope_clause(who, Action.FLEX_READ)
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         found = Q.visible_events(conn, clause, event_id=event_id)
         if not found:
             return None

@@ -125,7 +125,7 @@ def footprint_view(store: Store, who: Principal, *, since: datetime | None = Non
                    until: datetime | None = None) -> dict[str, Any]:
     clause = scope_clause(who, Action.READ)
     portfolio = clause is None
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         refs = building_refs(conn, who, Action.READ)
         codes = {r.code for r in refs}
         communes = {r.commune_code for r in refs}

@@ -113,7 +113,7 @@ def upload(store: Store, building_id: int, building_code: str, filename: str | N
 def _import(store: Store, building_id: int, building_code: str, path: Path, fmt: str,
             options: dict) -> ImportOutcome:
     parsed = FORMATS[fmt][0](path, **options)
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         own = {s["key"] for s in building_series(conn, building_id)}
     keys = sorted(set(parsed.frame[C.SERIES_KEY].astype(str)))
     foreign = [k for k in keys if k not in own]

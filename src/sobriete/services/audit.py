@@ -29,6 +29,6 @@ def record_write(store: Store, who: Principal | None, method: str, path: str, st
 
 def recent_writes(store: Store, limit: int = 100) -> list[dict]:
     a = S.audit_log.c
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         rows = conn.execute(select(S.audit_log).order_by(a.id.desc()).limit(limit)).mappings()
         return [dict(r) for r in rows]

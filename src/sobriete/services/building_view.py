@@ -243,7 +243,7 @@ def control_state(conn: Connection, code: str, n_decisions: int = 24) -> dict:
 def building_view(store: Store, ref: BuildingRef, *, start: date | None = None,
                   end: date | None = None) -> dict:
     """Everything the page draws for one building (already authorised by the caller)."""
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         win = window(conn, ref.id, start, end)
         view: dict = {"window": None, "curve": [], "baseline": [], "signature": {"points": []},
                       "monthly": {"months": []}, "quality": quality_issues(conn, ref.id),

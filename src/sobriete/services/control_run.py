@@ -133,7 +133,7 @@ class StoreBuilding:
             if wait > 0:
                 self._sleep(wait)
         src = self.ctx.sources
-        with self.store.engine.connect() as conn:
+        with self.store.read() as conn:
             zone = latest_zone_temperature(conn, src, self._t)
             out = read_series(conn, src.weather_key, "temp_air_c",
                               self._t - pd.Timedelta(hours=6), self._t + pd.Timedelta(seconds=1))
@@ -218,7 +218,7 @@ def run_on_store(store: Store, building_code: str, zone_code: str | None, driver
         last = start + pd.Timedelta(seconds=options.interval_s * (n - 1))
         span = pd.date_range(start, last + pd.Timedelta(seconds=STEP_S * horizon_steps),
                              freq=f"{STEP_S}s")
-        with store.engine.connect() as conn:
+        with store.read() as conn:
             forecast, fsource, fnotes = weather_forecast(conn, ctx.sources, ctx.history, span)
             prices, pprov, pnotes = price_frame(conn, span, ctx.options,
                                                 ctx.settings.max_power_w)

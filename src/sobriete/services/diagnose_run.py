@@ -185,7 +185,7 @@ def diagnose(
     s = settings or DiagnosticSettings()
     closures = closures or {}
     with measured("diagnosis", store) as fp:
-        with store.engine.connect() as conn:
+        with store.read() as conn:
             known = buildings_by_code(conn)
             check_building(known, building)
             refs = meter_refs(conn, weather, list(meters) if meters else None)
@@ -223,7 +223,7 @@ def diagnose(
                     if code not in windows:
                         raise SobrieteError(f"{key!r}: no reading stored")
                     window, closed = windows[code], closures.get(code, ())
-                    with store.engine.connect() as conn:
+                    with store.read() as conn:
                         if isinstance(item, Zone):
                             if code not in heating:  # once per building, even when None
                                 heating[code] = _zone_heating(conn, b, window, weather, run_id)

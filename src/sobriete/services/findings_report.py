@@ -60,7 +60,7 @@ def _tracked(t: TrackedAction, lang: str) -> dict:
 def findings_section(store: Store, *, lang: str = "fr", weather=None) -> str | None:
     """The HTML section, or None when the store holds no finding, advice or tracked action
     (the summary is then unchanged)."""
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         findings, recs = load_findings(conn), load_recommendations(conn)
         tracked = load_tracked(conn)
         if not (findings or recs or tracked):

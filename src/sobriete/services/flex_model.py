@@ -51,7 +51,7 @@ def model_capacity(store: Store, building: Building, commune_code: str,
             f"building {building.code!r}: the last zone reading ({at:%Y-%m-%d %H:%M} UTC) is "
             f"{lead_h:.0f} h before the window (at most {MAX_LEAD_H} h)")
     index = pd.date_range(at, end + pd.Timedelta(hours=REBOUND_H), freq=STEP, inclusive="left")
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         temp0 = latest_zone_temperature(conn, ctx.sources, at)
         if temp0 is None:
             raise ModelCapacityError(f"building {building.code!r}: no zone temperature at "

@@ -300,7 +300,7 @@ def portfolio_capacity(
     s = settings or MeterFlexSettings()
     with measured("flex_capacity", store, window_start_utc=a.isoformat(),
                   window_end_utc=b.isoformat(), **scope.to_json()) as fp:
-        with store.engine.connect() as conn:
+        with store.read() as conn:
             rows = _in_scope(conn, scope)
             caps = [_capacity(store, conn, bld, commune, (a, b), s, fit_days,
                               forecast_temp_c) for _t, commune, _n, bld in rows]

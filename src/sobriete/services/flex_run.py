@@ -120,7 +120,7 @@ def settle_event(
     with measured("flex_settlement", store, meter=meter_code, method=method,
                   event_start_utc=a.isoformat(), event_end_utc=b.isoformat()) as fp:
         extra: list[MVWarning] = []
-        with store.engine.connect() as conn:
+        with store.read() as conn:
             ref = _meter(conn, meter_code)
             cal = OccupancyCalendar.model_validate_json(ref.calendar_json)
             if cal.timezone != timezone:

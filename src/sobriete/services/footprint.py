@@ -141,6 +141,6 @@ def save(store: Store, fp: Footprint) -> None:
 
 def ledger(store: Store) -> pd.DataFrame:
     """Every recorded job, oldest first."""
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         rows = conn.execute(select(job_footprint).order_by(job_footprint.c.id)).mappings().all()
     return pd.DataFrame([dict(r) for r in rows])

@@ -226,7 +226,7 @@ class JobRegistry:
                    row.created_at, row.started_at, row.finished_at)
 
     def get(self, job_id: str) -> Job | None:
-        with self._store.engine.connect() as conn:
+        with self._store.read() as conn:
             row = conn.execute(select(S.job).where(S.job.c.id == job_id)).first()
         return None if row is None else self._job(row, datetime.now(UTC))
 
@@ -236,7 +236,7 @@ class JobRegistry:
         q = select(S.job).order_by(j.created_at.desc(), j.id)
         if owner_account_id is not None:
             q = q.where(j.owner_account_id == owner_account_id)
-        with self._store.engine.connect() as conn:
+        with self._store.read() as conn:
             rows = conn.execute(q).all()
         now = datetime.now(UTC)
         return [self._job(r, now) for r in rows]

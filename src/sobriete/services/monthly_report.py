@@ -402,7 +402,7 @@ def monthly_report(store: Store, month: str, *, building: str | None = None,
     if (building is None) == (commune is None):
         raise MonthError("give a building or a commune, not both")
     start, end = parse_month(month)
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         known = buildings_by_code(conn)
         if building is not None:
             if building not in known:

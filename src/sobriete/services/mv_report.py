@@ -36,7 +36,7 @@ class MeterSavingsView:
 
 
 def latest_savings_run(store: Store) -> int | None:
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         return conn.execute(select(S.mv_run.c.id).where(
             S.mv_run.c.kind == "savings", S.mv_run.c.status == "done")
             .order_by(S.mv_run.c.id.desc()).limit(1)).scalar_one_or_none()
@@ -44,7 +44,7 @@ def latest_savings_run(store: Store) -> int | None:
 
 def savings_views(store: Store, run_id: int, *, weather=None, lang: str = "fr"
                   ) -> list[MeterSavingsView]:
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         run = conn.execute(select(S.mv_run).where(S.mv_run.c.id == run_id)).mappings().one()
         settings = json.loads(run["settings_json"])
         rows = conn.execute(

@@ -61,7 +61,7 @@ def fit_one(url: str, settings: FitSettings, run_id: int, ref: MeterRef) -> dict
     t0 = time.perf_counter()
     try:
         freq = choose_frequency(ref.step_s, settings.frequency, ref.subkind)
-        with _worker_store(url).engine.connect() as conn:
+        with _worker_store(url).read() as conn:
             frame, cal_warnings = load_frames(conn, ref, settings.baseline_start,
                                               settings.baseline_end, freq, run=run_id)
         model = MODELS[freq]()
@@ -99,7 +99,7 @@ def fit_portfolio(
         raise SobrieteError("the baseline must end after it starts")
     t0 = time.perf_counter()
     with measured("baseline fit", store) as fp:
-        with store.engine.connect() as conn:
+        with store.read() as conn:
             refs = meter_refs(conn, weather, keys)
         run_id, done_ids = _open_run(store, settings, len(refs), resume)
         todo = [r for r in refs if r.series_id not in done_ids]

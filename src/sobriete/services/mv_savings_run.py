@@ -42,7 +42,7 @@ def savings_one(url: str, settings: SavingsSettings, run_id: int, task: _Task) -
     """Savings of one meter (runs in a worker). Never raises."""
     try:
         model = load_model(task.model_json, task.result_json)
-        with _worker_store(url).engine.connect() as conn:
+        with _worker_store(url).read() as conn:
             frame, _ = load_frames(conn, task.ref, settings.reporting_start,
                                    settings.reporting_end, task.frequency, run=run_id)
         result = avoided_energy(

@@ -149,7 +149,7 @@ def prepare(store: Store, building_code: str, zone_code: str | None, at: pd.Time
     """Sources, history and the identified model for a plan (or a run) starting at ``at``
     (default: the last zone temperature reading, on the 15-min grid, or ``not_after`` when
     that reading is later)."""
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         building = find_building(conn, building_code)
         src, notes = resolve_sources(conn, building, zone_code, options.heating_series)
         if at is None:
@@ -343,7 +343,7 @@ def make_plan(store: Store, building_code: str, zone_code: str | None = None, *,
         raise PlanError(f"plan start {at} has no time zone")
     with measured("control_plan", store, building=building_code) as fp:
         ctx, at = prepare(store, building_code, zone_code, at, options)
-        with store.engine.connect() as conn:
+        with store.read() as conn:
             temp0 = latest_zone_temperature(conn, ctx.sources, at)
             if temp0 is None or at - temp0[0] > MAX_INPUT_GAP:
                 raise NoZoneTemperatureError(err_text(

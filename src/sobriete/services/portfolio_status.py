@@ -247,19 +247,19 @@ def refresh(store: Store, *, buildings: Iterable[str] | None = None,
     q = select(b.id, b.code, b.floor_area_m2, b.weather_station).order_by(b.code)
     if buildings is not None:
         q = q.where(b.code.in_(list(buildings)))
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         todo = [dict(r) for r in conn.execute(q).mappings()]
     counts = RefreshCounts()
     computed_at = now or datetime.now(UTC)
     stations: dict[str, pd.DataFrame | None] = {}
     registry = {}
     if tertiaire_reference is not None:  # the registry's buildings, loaded once
-        with store.engine.connect() as conn:
+        with store.read() as conn:
             registry = buildings_by_code(conn)
     for i in range(0, len(todo), CHUNK):
         chunk = todo[i:i + CHUNK]
         ids = [x["id"] for x in chunk]
-        with store.engine.connect() as conn:
+        with store.read() as conn:
             daily = _daily_sums(conn, ids)
             meters, findings = _meter_counts(conn, ids), _open_findings(conn, ids)
             baselines = _baseline_periods(conn, ids)

@@ -31,7 +31,7 @@ class QualityOutcome:
 def run_quality(store: Store, *, kinds: tuple[str, ...] = ("meter", "sensor")) -> QualityOutcome:
     out = QualityOutcome()
     with measured("quality", store) as fp:
-        with store.engine.connect() as conn:
+        with store.read() as conn:
             rows = conn.execute(
                 select(S.series).where(S.series.c.kind.in_(kinds)).order_by(S.series.c.key)
             ).mappings().all()

@@ -46,7 +46,7 @@ def _issues(conn) -> dict[str, list[QualityIssue]]:
 
 
 def build_summaries(store: Store, *, lang: str = "fr") -> list[BuildingSummary]:
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         pf = load_portfolio(conn)
         if pf is None:
             return []

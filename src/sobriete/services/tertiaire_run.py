@@ -240,7 +240,7 @@ def _period(conn: Connection, b: Building, start: date, end: date, days: pd.Seri
 
 def _recommendations(store: Store, b: Building, settings, weather
                      ) -> tuple[list[Recommendation], Literal["stored", "computed"]]:
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         stored = [s.rec for s in load_recommendations(conn, building=b.code)]
     if stored:
         return stored, "stored"
@@ -261,7 +261,7 @@ def tertiaire_building(store: Store, b: Building, reference_year: int, *, year: 
                              f"year {reference_year}")
     warnings: list[dict] = []
     tz = b.occupancy().timezone
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         refs = meter_refs(conn, weather, [m.code for m in energy_meters(b)])
         station = _station(b, refs)
         days = station_degree_days(conn, station, tz)

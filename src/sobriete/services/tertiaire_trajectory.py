@@ -196,7 +196,7 @@ def trajectory(store: Store, b: Building, *, reference_year: int | None = None,
         raise TertiaireError(f"building {b.code!r}: no energy meter")
     tz = b.occupancy().timezone
     warnings: list[dict] = []
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         refs = meter_refs(conn, weather, [m.code for m in energy_meters(b)])
         station = _station(b, refs)
         cache = {} if dju_cache is None else dju_cache
@@ -324,7 +324,7 @@ def operat_rows(store: Store, year: int, *, buildings: list[str] | None = None,
     out = trajectories(store, buildings=buildings, commune=commune,
                        reference_year=reference_year, until_year=year, weather=weather)
     rows, errors = [], dict(out.errors)
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         for code, t in out.trajectories.items():
             point = next((p for p in t.years if p.year == year), None)
             if point is None:

@@ -74,7 +74,7 @@ class TokenOut(BaseModel):
 
 def _territory_of(request: Request, commune_code: str) -> str | None:
     c, t = S.commune.c, S.territory.c
-    with get_store(request).engine.connect() as conn:
+    with get_store(request).read() as conn:
         return conn.execute(select(t.code).select_from(S.commune.join(
             S.territory, c.territory_id == t.id)).where(c.code == commune_code)).scalar()
 

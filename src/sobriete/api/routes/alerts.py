@@ -50,7 +50,7 @@ class AlertOut(BaseModel):
 
 def _prefs(request: Request, who: Principal) -> AlertPrefsOut:
     store = get_store(request)
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         acc = account_by_id(conn, who.account_id)
     return AlertPrefsOut(email=acc.email if acc else None,
                          preferences=AL.preferences(store, who.account_id),

@@ -146,7 +146,7 @@ def list_plans(building_code: str, request: Request,
                who: Annotated[Principal, Depends(principal)],
                params: Annotated[ListParams, Depends(list_params)]):
     authorize(request, who, Action.READ, building_code)
-    with get_store(request).engine.connect() as conn:
+    with get_store(request).read() as conn:
         rows = plans(conn, building_code=building_code)
     return paged([_plan_item(r) for r in reversed(rows)], params, f"plans_{building_code}")
 
@@ -166,7 +166,7 @@ def list_decisions(building_code: str, request: Request,
     if start is not None and end is not None and end <= start:
         raise HTTPException(422, f"end {end.isoformat()} is not after start "
                                  f"{start.isoformat()}")
-    with get_store(request).engine.connect() as conn:
+    with get_store(request).read() as conn:
         rows = decisions_between(conn, building_code, start, end)
     items = [DecisionItem(
         decision_id=r["id"], plan_id=r["plan_id"], zone_code=r["zone_code"],

@@ -84,14 +84,14 @@ EX_B = {"path": {"building_code": "A"}}
 @router.get("/portfolio", response_model=PortfolioOut, openapi_extra=access("read"),
             summary="Patrimoine visible / visible estate (counts)")
 def portfolio(request: Request, who: Who) -> PortfolioOut:
-    with get_store(request).engine.connect() as conn:
+    with get_store(request).read() as conn:
         return PortfolioOut(**E.portfolio_summary(conn, who))
 
 
 @router.get("/territories", response_model=Page[TerritoryOut], openapi_extra=access("read"),
             summary="Territoires visibles / visible territories")
 def territories(request: Request, who: Who, params: Params):
-    with get_store(request).engine.connect() as conn:
+    with get_store(request).read() as conn:
         rows = [TerritoryOut(**t) for t in E.territories(conn, who)]
     return paged(rows, params, "territoires")
 
@@ -101,7 +101,7 @@ def territories(request: Request, who: Who, params: Params):
 def communes(request: Request, who: Who, params: Params,
              territory: Annotated[str | None, Query(max_length=64)] = None):
     def read(limit: int | None, offset: int) -> tuple[int, list[CommuneOut]]:
-        with get_store(request).engine.connect() as conn:
+        with get_store(request).read() as conn:
             total, rows = E.communes(conn, who, territory=territory, limit=limit,
                                      offset=offset)
         return total, [CommuneOut(**c) for c in rows]
@@ -120,7 +120,7 @@ def buildings(request: Request, who: Who, params: Params,
                                              description="texte cherché dans code ou nom")
                            ] = None):
     filters = dict(commune=commune, territory=territory, activity=activity, search=q)
-    with get_store(request).engine.connect() as conn:
+    with get_store(request).read() as conn:
         if params.format != "json":  # the whole list as a file
             refs = E.visible_buildings(conn, who, Action.READ, **filters)
             return paged([BuildingOut(**E.building_doc(r)) for r in refs], params, "batiments")
@@ -136,7 +136,7 @@ def buildings(request: Request, who: Who, params: Params,
             summary="Un bâtiment, ses compteurs et capteurs / a building, meters and sensors")
 def building(building_code: str, request: Request, who: Who) -> BuildingDetail:
     ref = authorize(request, who, Action.READ, building_code)
-    with get_store(request).engine.connect() as conn:
+    with get_store(request).read() as conn:
         chans = [SeriesOut(**s) for s in E.series_of(conn, ref.id)]
     return BuildingDetail(**E.building_doc(ref),
                           meters=[s for s in chans if s.kind == "meter"],
@@ -148,6 +148,6 @@ def building(building_code: str, request: Request, who: Who) -> BuildingDetail:
             summary="Compteurs d'un bâtiment / meters of a building")
 def meters(building_code: str, request: Request, who: Who, params: Params):
     ref = authorize(request, who, Action.READ, building_code)
-    with get_store(request).engine.connect() as conn:
+    with get_store(request).read() as conn:
         rows = [SeriesOut(**s) for s in E.series_of(conn, ref.id) if s["kind"] == "meter"]
     return paged(rows, params, f"compteurs-{building_code}")

@@ -80,7 +80,7 @@ def _list(request: Request, building_ids: Select | None, status: Status, kind: F
     """One page read in SQL (a portfolio holds tens of thousands of findings), or the whole
     list as a file."""
     def read(limit: int | None, offset: int) -> tuple[int, list[FindingOut]]:
-        with get_store(request).engine.connect() as conn:
+        with get_store(request).read() as conn:
             total, found = load_findings_of(
                 conn, building_ids, status=None if status == "all" else status,
                 kind=kind.value if kind else None, include_not_seen=include_not_seen,
@@ -125,7 +125,7 @@ def building_findings(building_code: str, request: Request, who: Who, params: Pa
 def finding_status(key: str, body: StatusIn, request: Request, who: Who) -> FindingOut:
     store = get_store(request)
     try:
-        with store.engine.connect() as conn:
+        with store.read() as conn:
             full, code = finding_building(conn, key)
     except UnknownFindingError as exc:
         raise HTTPException(404, str(exc)) from None

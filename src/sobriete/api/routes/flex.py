@@ -160,7 +160,7 @@ def _event(e: dict) -> dict:
 
 def _visible_event(request: Request, who: Principal, event_id: str) -> dict:
     clause = scope_clause(who, Action.FLEX_READ)
-    with get_store(request).engine.connect() as conn:
+    with get_store(request).read() as conn:
         rows = Q.visible_events(conn, clause, event_id=event_id)
         found = rows[0] if rows else None
         exists = found is not None or Q.load_event(conn, event_id) is not None
@@ -184,7 +184,7 @@ def list_events(request: Request, who: Annotated[Principal, Depends(principal)],
                 start: Annotated[Moment | None, Query()] = None,
                 end: Annotated[Moment | None, Query()] = None):
     clause = scope_clause(who, Action.FLEX_READ)
-    with get_store(request).engine.connect() as conn:
+    with get_store(request).read() as conn:
         rows = Q.visible_events(conn, clause, start=start, end=end)
     return paged([FlexEvent(**_event(e)) for e in rows], params, "evenements_flex")
 
@@ -194,7 +194,7 @@ def list_events(request: Request, who: Annotated[Principal, Depends(principal)],
             summary="Un événement et ses allocations / one event and its allocations")
 def get_event(event_id: str, request: Request, who: Annotated[Principal, Depends(principal)]):
     e = _visible_event(request, who, event_id)
-    with get_store(request).engine.connect() as conn:
+    with get_store(request).read() as conn:
         allocs = Q.visible_allocations(conn, scope_clause(who, Action.FLEX_READ), e["id"])
     return FlexEventDetail(**_event(e), allocations=[FlexAllocation(**a) for a in allocs])
 

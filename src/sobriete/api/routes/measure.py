@@ -133,7 +133,7 @@ def _rec(code: str, s: StoredRecommendation) -> RecommendationOut:
 def _tracked_page(request: Request, building_ids: Select | None, status: str | None,
                   params: ListParams, name: str):
     def read(limit: int | None, offset: int) -> tuple[int, list[TrackedOut]]:
-        with get_store(request).engine.connect() as conn:
+        with get_store(request).read() as conn:
             total, found = load_tracked_of(conn, building_ids, status=status, limit=limit,
                                            offset=offset)
         return total, [_tracked(t) for t in found]
@@ -167,7 +167,7 @@ def building_actions(building_code: str, request: Request, who: Who, params: Par
             summary="Actions recommandées / recommended actions (€ économisés par € dépensé)")
 def recommendations(building_code: str, request: Request, who: Who, params: Params):
     authorize(request, who, Action.READ, building_code)
-    with get_store(request).engine.connect() as conn:
+    with get_store(request).read() as conn:
         rows = [_rec(building_code, s) for s in load_recommendations(conn,
                                                                      building=building_code)]
     return paged(rows, params, f"recommandations-{building_code}")
@@ -195,7 +195,7 @@ def action_status(building_code: str, action_code: str, body: ActionStatusIn,
             summary="Modèles de référence / fitted baselines (M&V)")
 def baselines(building_code: str, request: Request, who: Who, params: Params):
     ref = authorize(request, who, Action.READ, building_code)
-    with get_store(request).engine.connect() as conn:
+    with get_store(request).read() as conn:
         rows = [BaselineOut(**b) for b in M.baselines(conn, ref.id)]
     return paged(rows, params, f"references-{building_code}")
 
@@ -205,7 +205,7 @@ def baselines(building_code: str, request: Request, who: Who, params: Params):
             summary="Économies mesurées / measured savings (IPMVP option C)")
 def savings(building_code: str, request: Request, who: Who, params: Params):
     ref = authorize(request, who, Action.READ, building_code)
-    with get_store(request).engine.connect() as conn:
+    with get_store(request).read() as conn:
         rows = [SavingsOut(**s) for s in M.savings(conn, ref.id)]
     return paged(rows, params, f"economies-{building_code}")
 

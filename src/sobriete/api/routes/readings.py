@@ -76,7 +76,7 @@ def series_readings(
     lo, hi = _aware("start", start), _aware("end", end)
     if lo is not None and hi is not None and hi <= lo:
         raise HTTPException(422, f"end ({end}) must be after start ({start})")
-    with get_store(request).engine.connect() as conn:
+    with get_store(request).read() as conn:
         choice = R.pick_series(conn, ref.id, series_key, quantity)
         if choice is None:
             raise HTTPException(404, f"building {building_code!r} has no series {series_key!r}"

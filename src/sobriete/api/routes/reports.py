@@ -41,7 +41,7 @@ def commune_readable(request: Request, who: Principal, commune_code: str) -> lis
     out-of-scope like ``authorize``: 404 when none is visible (or no such commune), 403 when
     some are visible but not all readable."""
     b, s, c = S.building.c, S.site.c, S.commune.c
-    with get_store(request).engine.connect() as conn:
+    with get_store(request).read() as conn:
         every = conn.execute(select(b.code).select_from(
             S.building.join(S.site, b.site_id == s.id).join(S.commune, s.commune_id == c.id))
             .where(c.code == commune_code)).scalars().all()
@@ -165,7 +165,7 @@ def list_trajectories(request: Request, who: Who, params: Params,
                           description="last year shown and judged (later data left aside)"
                       )] = None):
     ref_year = _reference(reference_year)
-    with get_store(request).engine.connect() as conn:
+    with get_store(request).read() as conn:
         refs = building_refs(conn, who, Action.READ, commune=commune)
     # JSON: only the page is computed (each trajectory reads years of readings); files: all.
     todo = refs if params.format != "json" else refs[params.offset:params.offset + params.limit]
@@ -188,7 +188,7 @@ def operat_export(request: Request, who: Who,
                   commune: str | None = None,
                   reference_year: int | None = None) -> Response:
     ref_year = _reference(reference_year)
-    with get_store(request).engine.connect() as conn:
+    with get_store(request).read() as conn:
         codes = [r.code for r in building_refs(conn, who, Action.READ, commune=commune)]
     rows, errors = operat_rows(get_store(request), year, buildings=codes,
                                reference_year=ref_year) if codes else ([], {})

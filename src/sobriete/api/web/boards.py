@@ -45,7 +45,7 @@ def board(request: Request, who: Annotated[Principal, Depends(page_principal)]):
         return RedirectResponse("/flexibilite", status_code=303)
     ta, rec = S.tracked_action.c, S.recommendation.c
     lang = lang_of(request)
-    with request.app.state.store.engine.connect() as conn:
+    with request.app.state.store.read() as conn:
         tracked = conn.execute(_scoped(
             select(ta.action_code, ta.status, ta.done_date, ta.estimated_json, ta.realised_json,
                    ta.note, b.code.label("building_code"), b.name.label("building_name"),
@@ -88,7 +88,7 @@ def flex(request: Request, who: Annotated[Principal, Depends(page_principal)]):
     if not allows(who, Action.FLEX_READ):
         return RedirectResponse("/", status_code=303)
     fa, fe = S.flex_allocation.c, S.flex_event.c
-    with request.app.state.store.engine.connect() as conn:
+    with request.app.state.store.read() as conn:
         rows = conn.execute(_scoped(
             select(fe.event_id, fe.start_utc, fe.end_utc, fe.request_kw, fe.served_kw,
                    fe.unmet_kw, fe.jain_before, fe.jain_after, fa.capacity_kw, fa.allocated_kw,
@@ -120,7 +120,7 @@ def footprint(request: Request, who: Annotated[Principal, Depends(page_principal
     if not allows(who, Action.READ):
         return RedirectResponse("/flexibilite", status_code=303)
     jf, sr, s, ta = (S.job_footprint.c, S.savings_result.c, S.series.c, S.tracked_action.c)
-    with request.app.state.store.engine.connect() as conn:
+    with request.app.state.store.read() as conn:
         jobs = conn.execute(select(jf.job, func.count().label("n"),
                                    func.sum(jf.wall_s).label("wall_s"),
                                    func.sum(jf.cpu_s).label("cpu_s"),

@@ -61,7 +61,7 @@ def building_page(request: Request, building_code: str,
         view = building_view(store, ref, start=start, end=end)
     except SobrieteError as exc:
         view, error = building_view(store, ref), str(exc)
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         status = load_status(conn, [ref.id]).get(ref.id)
         findings = load_findings(conn, building=building_code)
         actions = actions_of(conn, building_code)

@@ -61,7 +61,7 @@ def imports_page(request: Request, who: Annotated[Principal, Depends(page_princi
                  job: str = "", msg: str = ""):
     if not allows(who, Action.WRITE):
         raise NotVisible(403)
-    with request.app.state.store.engine.connect() as conn:
+    with request.app.state.store.read() as conn:
         refs = building_refs(conn, who, Action.WRITE)
     return render(request, "imports.html", who, formats=FORMATS, job=job, msg=msg,
                   refs=refs[:5000], reference_files=may_import(who),

@@ -85,7 +85,7 @@ def portfolio(request: Request, who: Annotated[Principal, Depends(page_principal
     b = S.building.c
     filters = (who, commune, activity, status, q)
     # Counted, sorted and paged in SQL; the map reads its markers from /carte.json.
-    with request.app.state.store.engine.connect() as conn:
+    with request.app.state.store.read() as conn:
         if status in STATUSES:
             total = conn.execute(_shown(*filters, func.count(b.id))).scalar_one()
         else:  # without the status table (and without the estate's joins when unscoped)
@@ -119,7 +119,7 @@ def markers(request: Request, who: Annotated[Principal, Depends(page_principal)]
     b, bs = S.building.c, S.building_status.c
     sel = _shown(who, commune, activity, status, q, b.latitude, b.longitude, b.code, b.name,
                  bs.status, S.commune.c.name.label("commune_name"))
-    with request.app.state.store.engine.connect() as conn:
+    with request.app.state.store.read() as conn:
         rows = conn.execute(sel.order_by(b.code)).all()
     located = [r for r in rows if r.latitude is not None and r.longitude is not None]
     return JSONResponse(
