@@ -78,3 +78,27 @@ def test_analysis_is_for_portfolio_administrators(est):
     assert job.result["steps"] == ["status", "alerts"]
     assert job.result["status"]["buildings"] == 3 and "diagnosis" not in job.result
     assert est.client.post("/api/v1/jobs/analysis", json={}).status_code == 401
+
+
+def test_job_list_is_the_principals_own_filtered_and_paged_in_sql(est):
+    jobs = est.client.app.state.jobs
+    scheduled = [jobs.submit("analysis", None, lambda progress: None, "nightly")
+                 for _ in range(3)]
+    mine = _post_import(est, EM, "A").json()["id"]
+    for j in [*scheduled, mine]:
+        _wait(est, j)
+
+    def listed(who, **params):
+        body = est.client.get("/api/v1/jobs", headers=est.auth(who), params=params).json()
+        return [j["id"] for j in body["items"]], body["total"]
+
+    # the scheduler's jobs (no owner) for the portfolio's administrators only (the estate is
+    # shared with the other tests: their own jobs are listed too)
+    everything, total = listed("admin@portfolio")
+    assert set(scheduled) <= set(everything) and mine not in everything
+    assert total == len(everything)
+    ids, total = listed(EM)
+    assert mine in ids and not set(scheduled) & set(ids) and total == len(ids)
+    ids, total = listed("admin@territory")
+    assert not {mine, *scheduled} & set(ids) and total == len(ids)
+    assert listed("admin@portfolio", limit=2, offset=1) == (everything[1:3], len(everything))

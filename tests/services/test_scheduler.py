@@ -127,3 +127,50 @@ def test_control_advise_records_one_step_per_building_and_sends_nothing(sqlite_u
         rows = decisions(conn)
     assert len(rows) == 1 and rows[0]["mode"] == "advise" and rows[0]["dispatch"] == "not_sent"
     store.close()
+
+
+@pytest.mark.parametrize(("last", "now", "late"), [
+    (None, datetime(2026, 1, 10, 7, 0, tzinfo=PARIS), False),  # never ran: nothing to catch up
+    (datetime(2026, 1, 9, 5, 30, 2, tzinfo=PARIS), datetime(2026, 1, 10, 7, 0, tzinfo=PARIS),
+     True),  # down at 05:30 today
+    (datetime(2026, 1, 10, 5, 30, 2, tzinfo=PARIS), datetime(2026, 1, 10, 7, 0, tzinfo=PARIS),
+     False),
+    (datetime(2026, 1, 9, 5, 30, 2, tzinfo=PARIS), datetime(2026, 1, 10, 5, 0, tzinfo=PARIS),
+     False),  # today's time is still to come
+    (datetime(2026, 3, 27, 5, 30, 2, tzinfo=PARIS), datetime(2026, 3, 29, 5, 0, tzinfo=PARIS),
+     True),  # down over the change to summer time: 28 March 05:30 was missed
+    (datetime(2026, 3, 28, 4, 30, 2, tzinfo=UTC), datetime(2026, 3, 29, 6, 0, tzinfo=PARIS),
+     True),  # 29 March 05:30 summer time is 03:30 UTC
+])
+def test_a_missed_daily_time_is_known(last, now, late):
+    assert SCH.missed(last, "05:30", PARIS, now) is late
+
+
+def test_a_daily_analysis_missed_while_down_runs_at_start(sqlite_url):
+    store = open_store(sqlite_url)
+    jobs = JobRegistry(store)
+    settings = ServiceSettings(scheduler=True, daily_analysis_at="05:30")
+
+    def next_run():
+        sched = SCH.start(store, settings, jobs, paused=True)
+        try:
+            return sched.get_job("daily_analysis").next_run_time
+        finally:
+            SCH.stop(sched)
+
+    try:
+        fresh = next_run()  # nothing ran yet: at the next 05:30 only
+        assert (fresh.hour, fresh.minute) == (5, 30) and fresh > datetime.now(UTC)
+        job = jobs.submit("analysis", None, lambda progress: None, "analyse quotidienne")
+        jobs.wait(job)
+        two_days_ago = datetime.now(UTC) - timedelta(days=2)
+        with store.engine.begin() as conn:
+            conn.execute(S.job.update().where(S.job.c.id == job).values(
+                created_at=two_days_ago))
+        assert jobs.newest("analysis") == two_days_ago
+        assert abs(next_run() - datetime.now(UTC)) < timedelta(minutes=1)
+        # an analysis an account started is not the scheduler's
+        assert jobs.newest("analysis", owner_account_id=1) is None
+    finally:
+        jobs.shutdown()
+        store.close()

@@ -27,12 +27,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from sobriete.domain.errors import SobrieteError
 from sobriete.services.store import Store
 from sobriete.services.store import schema as S
+from sobriete.services.store.paging import one_page
 
 log = logging.getLogger("sobriete.jobs")
 Progress = Callable[[int, int, str], None]
@@ -232,14 +233,37 @@ class JobRegistry:
 
     def list(self, owner_account_id: int | None = None) -> list[Job]:
         """Jobs of one owner (all when None), newest first."""
+        return self.page(None if owner_account_id is None else [owner_account_id])[1]
+
+    def page(self, owners: list[int | None] | None = None, limit: int | None = None,
+             offset: int = 0) -> tuple[int, list[Job]]:
+        """(how many, one page newest first) of the jobs of ``owners`` (an account id, or
+        None for the scheduler's jobs, which have no owner); every job when ``owners`` is
+        None. Filtered and paged in SQL: a job keeps its result document."""
         j = S.job.c
-        q = select(S.job).order_by(j.created_at.desc(), j.id)
-        if owner_account_id is not None:
-            q = q.where(j.owner_account_id == owner_account_id)
+        where = []
+        if owners is not None:
+            ids = [o for o in owners if o is not None]
+            where.append(or_(j.owner_account_id.in_(ids),
+                             *([j.owner_account_id.is_(None)] if None in owners else [])))
+        q = one_page(select(S.job).where(*where).order_by(j.created_at.desc(), j.id),
+                     limit, offset)
         with self._store.read() as conn:
+            total = conn.execute(select(func.count()).select_from(S.job).where(*where)
+                                 ).scalar_one()
             rows = conn.execute(q).all()
         now = datetime.now(UTC)
-        return [self._job(r, now) for r in rows]
+        return total, [self._job(r, now) for r in rows]
+
+    def newest(self, kind: str, owner_account_id: int | None = None) -> datetime | None:
+        """When the newest kept job of ``kind`` of that owner (None: the scheduler's) was
+        created; None when there is none."""
+        j = S.job.c
+        owner = (j.owner_account_id.is_(None) if owner_account_id is None
+                 else j.owner_account_id == owner_account_id)
+        with self._store.read() as conn:
+            return conn.execute(select(func.max(j.created_at)).where(j.kind == kind, owner)
+                                ).scalar_one()
 
     def wait(self, job_id: str, timeout_s: float = 60.0) -> Job | None:
         """Block until the job ends (tests, the CLI)."""

@@ -10,6 +10,10 @@ folder_ingest        every 5 min (with ingest_dir)    import the files dropped i
 control_advise       every 15 min (control_buildings) one step of the control loop per building
 ===================  ===============================  ===========================================
 
+A daily analysis missed while the service was down (its time fell after the newest analysis
+the scheduler started, and before the service started again) runs at start. Not the digest:
+the day's alerts then go out in the next one.
+
 The control loop runs here in advise mode only, to the dry-run driver: each step's decision
 and its explanation are recorded (audit trail, dashboard), nothing is sent to any heating.
 Acting on heating needs an explicit ``sobriete control run --mode automatic --apply``.
@@ -28,13 +32,15 @@ import json
 import logging
 import shutil
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from apscheduler.util import undefined
+from sqlalchemy.exc import SQLAlchemyError
 
 from sobriete.control.drivers import DryRunDriver
 from sobriete.control.interface import Mode
@@ -51,6 +57,19 @@ SKIPPED_SUFFIXES = (".part", ".tmp", ".crdownload", ".error.txt")
 def _at(hhmm: str) -> dict[str, int]:
     h, m = hhmm.split(":")
     return {"hour": int(h), "minute": int(m)}
+
+
+def missed(last: datetime | None, hhmm: str, tz: ZoneInfo, now: datetime) -> bool:
+    """Whether the daily time ``hhmm`` (local) came after ``last`` (the newest run the
+    scheduler started) and up to ``now``. Never when it has not run yet: a new store has
+    nothing to catch up."""
+    if last is None:
+        return False
+    local = now.astimezone(tz)
+    at = local.replace(**_at(hhmm), second=0, microsecond=0)
+    if at > local:
+        at -= timedelta(days=1)  # wall-clock arithmetic: still hhmm across a DST change
+    return last < at
 
 
 def _free_name(folder: Path, name: str) -> Path:
@@ -156,9 +175,18 @@ def start(store: Store, settings, jobs: JobRegistry, *, paused: bool = False,
         return jobs.submit("analysis", None, lambda p: analysis_job(store, settings, p),
                            "analyse quotidienne")
 
+    try:
+        last = jobs.newest("analysis")
+    except SQLAlchemyError as exc:  # a store behind the code: /health says so, serve anyway
+        log.warning("last daily analysis unknown: none caught up", extra={"error": str(exc)})
+        last = None
+    late = missed(last, settings.daily_analysis_at, tz, datetime.now(tz))
+    if late:
+        log.warning("daily analysis missed while the service was down: running it now")
     sched.add_job(_logged("daily_analysis", analysis), CronTrigger(
         **_at(settings.daily_analysis_at), timezone=tz), id="daily_analysis",
-        name="analyse quotidienne (diagnostic, état du parc, alertes)")
+        name="analyse quotidienne (diagnostic, état du parc, alertes)",
+        next_run_time=datetime.now(tz) if late else undefined)
     sched.add_job(_logged("alert_digest", lambda: send_digest(store, settings)), CronTrigger(
         **_at(settings.digest_at), timezone=tz), id="alert_digest",
         name="résumé quotidien des alertes")

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Uplo
 from pydantic import AwareDatetime, BaseModel, Field
 
 from sobriete.api.deps import access, authorize, get_store, principal
-from sobriete.api.lists import ListParams, Page, list_params, paged
+from sobriete.api.lists import ListParams, Page, list_params, read_page
 from sobriete.domain.access import Action, Principal, Role, ScopeLevel
 from sobriete.services import api_readings as R
 from sobriete.services.jobs import STEPS, Job, JobRegistry, analysis_job
@@ -66,9 +66,14 @@ def _out(job: Job) -> JobOut:
                   progress_pct=pct, url=f"/api/v1/jobs/{job.id}")
 
 
+def _owners(who: Principal) -> list[int | None]:
+    """Whose jobs ``who`` sees: their own, and the scheduler's (None) for an administrator
+    of the whole portfolio."""
+    return [who.account_id, *([None] if _portfolio_admin(who) else [])]
+
+
 def _mine(job: Job | None, who: Principal) -> bool:
-    return job is not None and (job.owner == who.account_id
-                                or (job.owner is None and _portfolio_admin(who)))
+    return job is not None and job.owner in _owners(who)
 
 
 @router.post("/jobs/imports", response_model=JobOut, status_code=202,
@@ -141,5 +146,8 @@ def get_job(job_id: str, request: Request, who: Who) -> JobOut:
             summary="Mes tâches / my jobs")
 def list_jobs(request: Request, who: Who,
               params: Annotated[ListParams, Depends(list_params)]):
-    jobs = [j for j in _jobs(request).list() if _mine(j, who)]
-    return paged([_out(j) for j in jobs], params, "taches")
+    def read(limit: int | None, offset: int) -> tuple[int, list[JobOut]]:
+        total, jobs = _jobs(request).page(_owners(who), limit, offset)
+        return total, [_out(j) for j in jobs]
+
+    return read_page(params, read, "taches")
