@@ -55,6 +55,36 @@ def test_errors_are_problem_json_and_the_api_is_published(sqlite_url):
     assert "/health" in spec["paths"]
 
 
+def test_the_errors_of_each_operation_are_documented_as_problems(api_estate):
+    import jsonschema_rs  # schemathesis' own validator
+
+    c = api_estate.client
+    spec = c.get("/openapi.json").json()
+    problem = spec["components"]["schemas"]["Problem"]
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+
+    def declared(path, method="get"):
+        responses = spec["paths"][path][method]["responses"]
+        for code, r in responses.items():
+            if code[0] != "2":
+                assert r["content"]["application/problem+json"]["schema"] == {
+                    "$ref": "#/components/schemas/Problem"}, (path, code)
+        return sorted(c for c in responses if c[0] != "2")
+
+    assert declared("/api/v1/buildings/{building_code}") == ["401", "403", "404", "422",
+                                                             "default"]
+    assert declared("/api/v1/buildings") == ["401", "403", "422", "default"]
+    assert declared("/health") == ["default"]
+    # what the service sends matches what it documents
+    for r in (c.get("/api/v1/buildings/NOPE", headers=api_estate.auth("admin@portfolio")),
+              c.get("/api/v1/buildings", params={"limit": 0},
+                    headers=api_estate.auth("admin@portfolio")),
+              c.get("/api/v1/buildings")):
+        assert r.status_code in (401, 404, 422) and \
+            r.headers["content-type"] == "application/problem+json"
+        jsonschema_rs.validate(problem, r.json())
+
+
 def test_environment_wins_over_the_file_and_options_over_both(tmp_path, monkeypatch):
     conf = tmp_path / "sobriete.toml"
     conf.write_text('db_url = "sqlite:///file.sqlite"\nport = 8100\n', encoding="utf-8")

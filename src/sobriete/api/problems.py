@@ -19,8 +19,74 @@ def problem(status: int, kind: str, title: str, detail: str, **extra) -> JSONRes
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
+PROBLEM_SCHEMA = {
+    "title": "Problem", "type": "object",
+    "description": "RFC 9457 problem details: `detail` says what went wrong and what to do "
+                   "/ ce qui ne va pas et quoi faire.",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "description": "URI of the kind of problem"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {"type": "array", "description": "every invalid field of a request",
+                   "items": {"type": "object", "required": ["field", "message"],
+                             "properties": {"field": {"type": "string"},
+                                            "message": {"type": "string"}}}},
+        "file": {"type": ["string", "null"], "description": "file of an invalid input"},
+        "line": {"type": ["integer", "null"]},
+        "field": {"type": ["string", "null"]},
+    },
+}
+_WHY = {401: "Authentification requise / authentication required",
+        403: "Rôle ou périmètre insuffisant / role or scope not allowed",
+        404: "Inconnu ou hors de votre périmètre / unknown or out of your scope",
+        422: "Requête invalide / invalid request",
+        "default": "Autre erreur / other error (400, 409, 429, 503 ...)"}
+
+
+def _error_responses(path: str, op: dict) -> dict:
+    """The problem+json answers an operation can give, from what it declares: an action
+    (``x-sobriete-action``: the caller must be known and allowed), a path parameter (a
+    building or key that may be out of sight), parameters or a body (which may be invalid)."""
+    codes: list = []
+    if op.get("x-sobriete-action"):
+        codes += [401, 403]
+    if "{" in path:
+        codes.append(404)
+    if op.get("parameters") or op.get("requestBody"):
+        codes.append(422)
+    ref = {"$ref": "#/components/schemas/Problem"}
+    return {str(c): {"description": _WHY[c], "content": {PROBLEM: {"schema": ref}}}
+            for c in [*codes, "default"]}
+
+
+def document(app: FastAPI) -> None:
+    """Declare in the OpenAPI document the problem+json errors of every operation, in place
+    of FastAPI's own 422 (a body the handlers below never send)."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = generate()
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        schemas["Problem"] = PROBLEM_SCHEMA
+        for path, ops in doc.get("paths", {}).items():
+            for op in ops.values():
+                responses = op.setdefault("responses", {})
+                responses.pop("422", None)
+                responses.update(_error_responses(path, op))
+        return doc
+
+    app.openapi = openapi
+
+
 def install(app: FastAPI) -> None:
-    """Every error the application can raise leaves as problem+json."""
+    """Every error the application can raise leaves as problem+json, and is documented."""
+    document(app)
 
     @app.exception_handler(HTTPException)
     async def _http(_req: Request, exc: HTTPException) -> JSONResponse:
