@@ -228,7 +228,7 @@ def principal_for_token(store: Store, token: str, *, now: datetime | None = None
     if cache_s > 0 and (who := _recent.get(key)) is not None:
         return who
     now = now or _now()
-    with store.engine.begin() as conn:
+    with store.read() as conn:
         row = Q.token_by_hash(conn, key[1])
         if row is None or row.revoked_at is not None or (
                 row.expires_at is not None and row.expires_at <= now):
@@ -236,9 +236,14 @@ def principal_for_token(store: Store, token: str, *, now: datetime | None = None
         acc = Q.account_by_id(conn, row.account_id)
         if acc is None or not acc.active:
             raise AuthenticationError(BAD_TOKEN)
-        if row.last_used_at is None or row.last_used_at <= now - TOUCH_EVERY:
-            Q.touch_token(conn, row.id, now)
         who = _principal(conn, acc.id, acc.login)
+    if row.last_used_at is None or row.last_used_at <= now - TOUCH_EVERY:
+        # A transaction of its own: the token's row stays locked for that one statement,
+        # not while the account and grants are read (under load, the other workers' marks
+        # of the same token queued behind a transaction left open by a thread waiting for
+        # its turn on the CPU).
+        with store.engine.begin() as conn:
+            Q.touch_token(conn, row.id, now)
     if cache_s > 0:
         left = cache_s if row.expires_at is None else min(
             cache_s, (row.expires_at - now).total_seconds())
