@@ -174,6 +174,37 @@ def test_estate_roundtrip_and_idempotence(any_store_url):
     assert loaded == _portfolio(area=1300.0)
 
 
+def test_communes_keep_their_building_count_across_imports(any_store_url):
+    from sobriete.services.store.estate import commune_rows
+
+    store = open_store(any_store_url)
+    pf = _portfolio()
+    (territory,) = pf.territories
+    (montreuil,) = territory.communes
+    site = montreuil.sites[0]
+    school = site.buildings[0]
+    gym = school.model_copy(update={"code": "GYMNASE", "name": "Gymnase", "meters": (),
+                                    "zones": ()})
+    stade = Site(code="S2", name="Stade", buildings=(gym,))
+
+    def imported(montreuil_buildings, bagnolet_buildings) -> dict[str, int]:
+        communes = (
+            montreuil.model_copy(update={"sites": (
+                site.model_copy(update={"buildings": montreuil_buildings}),)}),
+            Commune(code="93006", name="Bagnolet", sites=(
+                stade.model_copy(update={"buildings": bagnolet_buildings}),)))
+        with store.engine.begin() as c:
+            save_portfolio(c, pf.model_copy(update={"territories": (
+                territory.model_copy(update={"communes": communes}),)}))
+        with store.read() as c:
+            return {r["commune_code"]: r["n_buildings"] for r in commune_rows(c)}
+
+    assert imported((school,), (gym,)) == {"93048": 1, "93006": 1}
+    # the gym moves to Montreuil's site: counted there, no longer in Bagnolet
+    assert imported((school, gym), ()) == {"93048": 2, "93006": 0}
+    store.close()
+
+
 def test_bad_url_is_a_typed_error(tmp_path):
     with pytest.raises(StoreError):
         open_store("notadb:///x")

@@ -78,6 +78,10 @@ commune = Table(
     Column("territory_id", ForeignKey("territory.id"), nullable=False, index=True),
     Column("code", String(64), nullable=False, unique=True),
     Column("name", String(200), nullable=False),
+    # Its buildings, counted again by every registry import (``estate.save_portfolio``, the
+    # one writer of buildings): the communes list showed them per request, which counted
+    # through every site and building of the page's communes.
+    Column("n_buildings", Integer, nullable=False, server_default="0"),
 )
 site = Table(
     "site", metadata,
