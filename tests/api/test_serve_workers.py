@@ -3,6 +3,7 @@ port, the jobs of one worker read from the other, and a clear refusal of a taken
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -67,10 +68,14 @@ def _answering(url: str, tries: int = 40) -> set[int]:
     return pids
 
 
-def test_two_workers_share_the_port_and_stop_together(two_workers):
+def test_two_workers_share_the_port_and_stop_together(two_workers, tmp_path):
     url, proc = two_workers
     pids = _answering(url)
     assert len(pids) == 2
+    # each worker logs the application's own records as JSON lines, INFO included
+    opened = [json.loads(line) for line in (tmp_path / "serve.log").read_text().splitlines()
+              if "store opened" in line]
+    assert len(opened) == 2 and {r["logger"] for r in opened} == {"sobriete.api"}
     assert proc.pid not in pids  # the supervisor serves nothing itself
     # a worker that dies is replaced (after its start-up grace: a crash loop is not retried)
     dead = pids.pop()

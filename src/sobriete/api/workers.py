@@ -48,20 +48,24 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(settings_json: str, log_config: dict) -> None:
-    """One serving process (a spawned interpreter: no state shared with the supervisor)."""
+def _worker(settings_json: str) -> None:
+    """One serving process (a spawned interpreter: no state shared with the supervisor, its
+    logging included: configured here, or the application's own records would leave as bare
+    text and its INFO records not at all)."""
     import uvicorn
 
     from sobriete.api.app import create_app, freeze_startup_heap
+    from sobriete.api.logs import configure
 
     settings = ServiceSettings.model_validate_json(settings_json)
+    log_config = configure(settings.log_level)
     sock = listening_socket(settings.host, settings.port)
     config = uvicorn.Config(create_app(settings), log_config=log_config)
     freeze_startup_heap()
     uvicorn.Server(config).run(sockets=[sock])
 
 
-def run(settings: ServiceSettings, log_config: dict) -> None:
+def run(settings: ServiceSettings) -> None:
     """Serve with ``settings.workers`` processes until SIGINT/SIGTERM; the scheduler is not
     started in them (the caller runs it)."""
     listening_socket(settings.host, settings.port).close()  # a taken port fails here, once
@@ -71,7 +75,7 @@ def run(settings: ServiceSettings, log_config: dict) -> None:
     started: dict[int, float] = {}
 
     def start() -> multiprocessing.Process:
-        p = ctx.Process(target=_worker, args=(worker_settings, log_config),
+        p = ctx.Process(target=_worker, args=(worker_settings,),
                         name="sobriete-worker", daemon=False)
         p.start()
         started[p.pid] = time.monotonic()

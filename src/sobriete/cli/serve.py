@@ -51,10 +51,10 @@ def serve(ctx: click.Context, config: Path | None, db_url: str | None, host: str
         freeze_startup_heap()
         uvicorn.run(app, host=settings.host, port=settings.port, log_config=log_config)
         return
-    _serve_with_workers(ctx, settings, log_config)
+    _serve_with_workers(ctx, settings)
 
 
-def _serve_with_workers(ctx: click.Context, settings, log_config: dict) -> None:
+def _serve_with_workers(ctx: click.Context, settings) -> None:
     from sobriete.api import workers as W
     from sobriete.services import scheduler as clock
     from sobriete.services.jobs import JobRegistry
@@ -70,7 +70,7 @@ def _serve_with_workers(ctx: click.Context, settings, log_config: dict) -> None:
     jobs = JobRegistry(store)
     sched = clock.start(store, settings, jobs) if settings.scheduler else None
     try:
-        W.run(settings, log_config)
+        W.run(settings)
     except SobrieteError as exc:
         fail(exc, _lang(ctx))
     finally:
