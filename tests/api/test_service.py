@@ -119,3 +119,15 @@ def test_logs_are_one_json_object_per_line():
     doc = json.loads(JsonFormatter().format(rec))
     assert doc["message"] == "store opened" and doc["dialect"] == "sqlite"
     assert doc["level"] == "info" and doc["time"].endswith("+00:00")
+
+
+@pytest.mark.parametrize(("threshold_ms", "logged"), [(0.001, True), (0, False), (60_000, False)])
+def test_slow_requests_are_logged_with_their_duration(sqlite_url, caplog, threshold_ms, logged):
+    app = create_app(ServiceSettings(db_url=sqlite_url, slow_request_ms=threshold_ms))
+    with caplog.at_level(logging.WARNING, logger="sobriete.api"), TestClient(app) as client:
+        assert client.get("/health").status_code == 200
+    slow = [r for r in caplog.records if r.getMessage() == "slow request"]
+    assert bool(slow) is logged
+    if logged:
+        (r,) = slow
+        assert (r.method, r.path, r.status) == ("GET", "/health", 200) and r.duration_ms > 0

@@ -21,6 +21,7 @@ from sobriete.api import problems, web
 from sobriete.api.audit_mw import AuditWrites
 from sobriete.api.routes import routers
 from sobriete.api.settings import ServiceSettings
+from sobriete.api.slow_mw import LogSlowRequests
 from sobriete.services.store import Store, open_store
 from sobriete.services.store.engine import schema_state
 
@@ -75,6 +76,7 @@ def create_app(settings: ServiceSettings, store: Store | None = None) -> FastAPI
     web.install(app)
 
     app.add_middleware(AuditWrites)
+    app.add_middleware(LogSlowRequests, threshold_ms=settings.slow_request_ms)
 
     @app.get("/health", response_model=Health, tags=["service"],
              summary="État du service et de sa base / service and database state")

@@ -26,6 +26,8 @@ class ServiceSettings(BaseSettings):
     request_threads: int = Field(4, ge=1, le=64, description="threads per worker for the "
                                  "endpoints that read the database")
     log_level: str = Field("info", pattern="^(debug|info|warning|error)$")
+    slow_request_ms: float = Field(1000, ge=0, description="an answer slower than this to "
+                                   "start is logged as a warning (0: never)")
     lang: str = Field("fr", pattern="^(fr|en)$", description="default language of messages")
     # sessions and logins
     cookie_secure: bool = Field(True, description="session cookie only over HTTPS (browsers "
