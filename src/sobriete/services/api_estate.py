@@ -34,7 +34,8 @@ def territories(conn: Connection, who: Principal, action: Action | str = Action.
     """Territories with at least one visible commune; counts are of the visible part only
     (a commune-level grant sees one commune of its territory, not the others)."""
     out: dict[str, dict] = {}
-    for c in communes(conn, who, action)[1]:
+    _, visible = communes(conn, who, action)
+    for c in visible:
         t = out.setdefault(c["territory_code"], {
             "territory_code": c["territory_code"], "territory_name": c["territory_name"],
             "n_communes": 0, "n_buildings": 0})
@@ -45,7 +46,7 @@ def territories(conn: Connection, who: Principal, action: Action | str = Action.
 
 def portfolio_summary(conn: Connection, who: Principal) -> dict:
     pf = portfolio_row(conn) or {"code": None, "name": None}
-    cs = communes(conn, who)[1]
+    _, cs = communes(conn, who)
     return {**pf, "n_territories": len({c["territory_code"] for c in cs}),
             "n_communes": len(cs), "n_buildings": sum(c["n_buildings"] for c in cs)}
 

@@ -65,8 +65,9 @@ class Store:
         return self.engine.dialect.name
 
     def read(self) -> Connection:
-        """A connection for reading (``with store.read() as conn: ...``); nothing written
-        through it is kept transactionally: write with ``engine.begin()``."""
+        """A connection for reading (``with store.read() as conn: ...``). Not for writing: on
+        PostgreSQL each statement through it commits on its own; write in
+        ``engine.begin()``."""
         return self._reader.connect()
 
     def close(self) -> None:
