@@ -20,13 +20,13 @@ import pandas as pd
 import pytest
 from aiosmtpd.controller import Controller
 from argon2 import PasswordHasher
-from sqlalchemy import create_engine, delete, func, select
+from sqlalchemy import create_engine, delete, func, select, update
 
 from sobriete.analytics.calendar import occupied
 from sobriete.api.settings import ServiceSettings
 from sobriete.control.audit import AuditRecord
 from sobriete.control.interface import Decision, ZoneDecision
-from sobriete.domain.access import Grant, Role, Scope, ScopeLevel
+from sobriete.domain.access import AccessError, Grant, Role, Scope, ScopeLevel
 from sobriete.domain.portfolio import ActivityCategory, default_calendar
 from sobriete.services import accounts as A
 from sobriete.services import alerts
@@ -196,6 +196,7 @@ def store_ids(estate):
     with store.engine.begin() as conn:
         conn.execute(delete(S.alert_sent))
         conn.execute(delete(S.alert_preference))
+        conn.execute(update(S.account).values(lang="fr"))
     return store, ids
 
 
@@ -240,6 +241,27 @@ def test_immediate_alerts_go_to_the_right_people_once(store_ids, smtp):
     # Nothing twice.
     again = alerts.send_immediate(store, _settings(port))
     assert again.emails_sent == 0 and len(inbox.messages) == 3
+
+
+def test_an_account_reads_its_alerts_in_its_language(store_ids, smtp):
+    store, ids = store_ids
+    inbox, port = smtp
+    A.set_lang(store, ids["em.c2"], "en")
+    alerts.send_immediate(store, _settings(port))
+    (m2,) = inbox.to("em2@commune2.test")
+    text2, html2 = _body(m2, "plain"), _body(m2, "html")
+    assert text2.startswith("Hello EM.C2,") and '<html lang="en">' in html2
+    assert "Discomfort: zone bureaux at 16.5 °C — Mairie B" in text2
+    assert "3 control steps while occupied below 18.0 °C" in text2
+    assert "Load shedding requested: 5.0 kW — Mairie B" in text2
+    assert "Inconfort" not in text2 and "Effacement" not in text2 and "Bonjour" not in text2
+    (m1,) = inbox.to("em1@commune1.test")  # the others keep French
+    assert "Effacement demandé : 10.0 kW" in _body(m1, "plain")
+    alerts.send_digest(store, _settings(port), None)
+    (d2,) = [m for m in inbox.to("em2@commune2.test") if "Digest of" in m["Subject"]]
+    assert _body(d2, "plain").count("New finding: ") == _findings(store, "B") > 0
+    with pytest.raises(AccessError):
+        A.set_lang(store, ids["em.c2"], "de")
 
 
 def test_a_failed_send_is_retried_next_run(store_ids, smtp):

@@ -41,13 +41,15 @@ def account() -> None:
 @click.option("--login", required=True)
 @click.option("--name", "display_name", default=None, help="Nom affiché (défaut : le login).")
 @click.option("--email", default=None, help="Adresse des alertes.")
+@click.option("--mail-lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True,
+              help="Langue des e-mails d'alerte / language of the alert e-mails.")
 @click.option("--password-stdin", is_flag=True,
               help="Lire le mot de passe sur l'entrée standard (sinon il est demandé).")
 @_grant_options
 @_db_option
 @click.pass_context
-def create(ctx, login, display_name, email, password_stdin, role, scope_level, scope_code,
-           db_url) -> None:
+def create(ctx, login, display_name, email, mail_lang, password_stdin, role, scope_level,
+           scope_code, db_url) -> None:
     """Crée un compte avec un rôle (le premier administrateur se crée ainsi)."""
     lang = _lang(ctx)
     if password_stdin:
@@ -61,6 +63,8 @@ def create(ctx, login, display_name, email, password_stdin, role, scope_level, s
                                [Grant(Role(role), Scope(ScopeLevel(scope_level), scope_code))])
         if email:
             A.set_email(store, aid, email)
+        if mail_lang != "fr":
+            A.set_lang(store, aid, mail_lang)
     except SobrieteError as exc:
         fail(exc, lang)
     console.print(f"compte {login!r} créé (id {aid}) : {role} sur {scope_level} {scope_code}"

@@ -313,6 +313,18 @@ def set_email(store: Store, account_id: int, email: str | None) -> None:
             raise UnknownAccountError(f"no account of id {account_id}")
 
 
+LANGS = ("fr", "en")
+
+
+def set_lang(store: Store, account_id: int, lang: str) -> None:
+    """The language of the account's e-mails (``fr`` or ``en``)."""
+    if lang not in LANGS:
+        raise AccessError(f"unknown language {lang!r}: {' or '.join(LANGS)}")
+    with store.engine.begin() as conn:
+        if not Q.update_account(conn, account_id, lang=lang):
+            raise UnknownAccountError(f"no account of id {account_id}")
+
+
 def tokens(store: Store, account_id: int) -> list[Q.TokenRow]:
     """The account's tokens (never their value: only the hash is kept)."""
     with store.read() as conn:

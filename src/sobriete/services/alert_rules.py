@@ -59,6 +59,8 @@ class AlertEvent:
     at: datetime  # when it happened (aware, UTC)
     title_fr: str
     detail_fr: str
+    title_en: str
+    detail_en: str
     facts: dict = field(default_factory=dict)  # numbers behind the text (units in the keys)
 
     @property
@@ -76,18 +78,25 @@ def _buildings(conn: Connection) -> dict[int, dict]:
     return {r["id"]: dict(r) for r in conn.execute(q).mappings()}
 
 
-def _event(kind: str, key: str, bld: dict, at: datetime, title: str, detail: str,
-           **facts) -> AlertEvent:
+def _event(kind: str, key: str, bld: dict, at: datetime, fr: tuple[str, str],
+           en: tuple[str, str], **facts) -> AlertEvent:
+    """An event with its (title, detail) in French and in English."""
     return AlertEvent(kind, f"{bld['code']}|{key}", bld["code"], bld["name"], bld["commune"],
-                      bld["territory"], at, title, detail, facts)
+                      bld["territory"], at, *fr, *en, facts)
+
+
+NNBSP = "\u202f"  # thousands separator in French
 
 
 def _aware(t: datetime) -> datetime:
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
-def _local(t: datetime) -> str:
-    return _aware(t).astimezone(ZoneInfo(LOCAL_TZ)).strftime("%d/%m/%Y %H:%M")
+def _local(t: datetime, lang: str = "fr") -> str:
+    """Local date and time: 31/01/2026 07:30 in French, 2026-01-31 07:30 in English (the
+    date is the first 10 characters in both)."""
+    fmt = "%d/%m/%Y %H:%M" if lang == "fr" else "%Y-%m-%d %H:%M"
+    return _aware(t).astimezone(ZoneInfo(LOCAL_TZ)).strftime(fmt)
 
 
 def new_findings(conn: Connection, blds: dict[int, dict], since: datetime, now: datetime,
@@ -100,15 +109,20 @@ def new_findings(conn: Connection, blds: dict[int, dict], since: datetime, now: 
     out = []
     for x in conn.execute(q).mappings():
         bld = blds[x["building_id"]]
-        euros = f"{x['eur_per_year']:,.0f}".replace(",", "\u202f") if x["eur_per_year"] else ""
-        money = f", environ {euros} €/an" if euros else ""
-        label = LABELS.get(f"kind_{x['kind']}", (x["kind"],))[0]
-        message = json.loads(x["doc_json"]).get("message_fr") or ""
+        euros = f"{x['eur_per_year']:,.0f}" if x["eur_per_year"] else ""
+        money_fr = f", environ {euros.replace(',', NNBSP)} €/an" if euros else ""
+        money_en = f", about {euros} €/year" if euros else ""
+        label_fr, label_en = LABELS.get(f"kind_{x['kind']}", (x["kind"], x["kind"]))
+        doc = json.loads(x["doc_json"])
+        since = x["start_utc"]
         out.append(_event(
             "finding", f"{x['key']}", bld, _aware(x["started_at"]),
-            f"Nouveau constat : {label} — {bld['name']}",
-            f"{message} (compteur {x['series_key']}, depuis le "
-            f"{_local(x['start_utc'])[:10]}{money}).".strip(),
+            (f"Nouveau constat : {label_fr} — {bld['name']}",
+             f"{doc.get('message_fr') or ''} (compteur {x['series_key']}, depuis le "
+             f"{_local(since)[:10]}{money_fr}).".strip()),
+            (f"New finding: {label_en} — {bld['name']}",
+             f"{doc.get('message_en') or ''} (meter {x['series_key']}, since "
+             f"{_local(since, 'en')[:10]}{money_en}).".strip()),
             finding_key=x["key"], finding_kind=x["kind"], eur_per_year=x["eur_per_year"],
             kwh_per_year=x["kwh_per_year"]))
     return out
@@ -147,9 +161,12 @@ def comfort_violations(conn: Connection, blds: dict[int, dict], since: datetime,
             low = min(p[1] for p in pts)
             out.append(_event(
                 "comfort", f"{zone}|{day}", bld, pts[0][0],
-                f"Inconfort : zone {zone} à {low:.1f} °C — {bld['name']}",
-                f"{len(pts)} pas de contrôle en occupation sous {floor:.1f} °C le "
-                f"{_local(pts[0][0])[:10]} (minimum {low:.1f} °C, référence 19 °C).",
+                (f"Inconfort : zone {zone} à {low:.1f} °C — {bld['name']}",
+                 f"{len(pts)} pas de contrôle en occupation sous {floor:.1f} °C le "
+                 f"{_local(pts[0][0])[:10]} (minimum {low:.1f} °C, référence 19 °C)."),
+                (f"Discomfort: zone {zone} at {low:.1f} °C — {bld['name']}",
+                 f"{len(pts)} control steps while occupied below {floor:.1f} °C on "
+                 f"{_local(pts[0][0], 'en')[:10]} (lowest {low:.1f} °C, reference 19 °C)."),
                 zone_code=zone, day=day, min_temp_c=round(low, 2), steps=len(pts),
                 floor_c=floor))
     return out
@@ -165,20 +182,26 @@ def flex_events(conn: Connection, blds: dict[int, dict], since: datetime, now: d
     out = []
     for x in conn.execute(q).mappings():
         bld = blds[x["building_id"]]
+        figures = (f"{x['allocated_kw']:.1f} kW, {x['shed_kwh']:.1f} kWh",
+                   f"{x['discomfort_kh']:.1f} K·h")
         out.append(_event(
             "flex_event", x["event_id"], bld, _aware(x["updated_at"]),
-            f"Effacement demandé : {x['allocated_kw']:.1f} kW — {bld['name']}",
-            f"Événement {x['event_id']} du {_local(x['start_utc'])} au "
-            f"{_local(x['end_utc'])[11:]} : {x['allocated_kw']:.1f} kW, "
-            f"{x['shed_kwh']:.1f} kWh, inconfort attendu {x['discomfort_kh']:.1f} K·h.",
+            (f"Effacement demandé : {x['allocated_kw']:.1f} kW — {bld['name']}",
+             f"Événement {x['event_id']} du {_local(x['start_utc'])} au "
+             f"{_local(x['end_utc'])[11:]} : {figures[0]}, inconfort attendu {figures[1]}."),
+            (f"Load shedding requested: {x['allocated_kw']:.1f} kW — {bld['name']}",
+             f"Event {x['event_id']} from {_local(x['start_utc'], 'en')} to "
+             f"{_local(x['end_utc'], 'en')[11:]}: {figures[0]}, expected discomfort "
+             f"{figures[1]}."),
             event_id=x["event_id"], allocated_kw=x["allocated_kw"], shed_kwh=x["shed_kwh"],
             discomfort_kh=x["discomfort_kh"],
             start_utc=_aware(x["start_utc"]).isoformat()))
     return out
 
 
-def _duration(hours: float) -> str:
-    return f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} jours"
+def _duration(hours: float, lang: str = "fr") -> str:
+    days = "jours" if lang == "fr" else "days"
+    return f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} {days}"
 
 
 def data_outages(conn: Connection, blds: dict[int, dict], now: datetime,
@@ -207,9 +230,12 @@ def data_outages(conn: Connection, blds: dict[int, dict], now: datetime,
         hours = silent.total_seconds() / 3600
         out.append(_event(
             "data_outage", f"{x['key']}|{int(x['last_end_s'])}", bld, ended,
-            f"Données absentes : compteur {x['key']} — {bld['name']}",
-            f"Aucun relevé depuis le {_local(ended)} ({_duration(hours)}). Vérifiez la "
-            "télérelève ou déposez le fichier du fournisseur.",
+            (f"Données absentes : compteur {x['key']} — {bld['name']}",
+             f"Aucun relevé depuis le {_local(ended)} ({_duration(hours)}). Vérifiez la "
+             "télérelève ou déposez le fichier du fournisseur."),
+            (f"Missing data: meter {x['key']} — {bld['name']}",
+             f"No reading since {_local(ended, 'en')} ({_duration(hours, 'en')}). Check the "
+             "remote reading or upload the supplier's file."),
             series_key=x["key"], last_reading_end=ended.isoformat(),
             silent_hours=round(hours, 1)))
     return out

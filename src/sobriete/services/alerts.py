@@ -18,7 +18,7 @@ data_outage    immediate       a meter silent for longer than its step allows
 (account, kind, event) is written only once the SMTP server accepted the message: a failed
 send is retried at the next run, a successful one never repeated. Without ``smtp_host`` the
 events are recorded on channel ``dashboard`` (listed by ``GET /api/v1/alerts/recent``,
-never e-mailed later). E-mails are in French only: no language preference is stored.
+never e-mailed later). E-mails are in the account's language (``account.lang``: fr or en).
 """
 
 from __future__ import annotations
@@ -46,8 +46,29 @@ from sobriete.services.store import schema as S
 MODES = ("immediate", "digest", "off")
 DEFAULT_MODES = {"finding": "digest", "comfort": "immediate", "flex_event": "immediate",
                  "data_outage": "immediate"}
-KIND_FR = {"finding": "Nouveaux constats", "comfort": "Inconfort en occupation",
-           "flex_event": "Effacements demandés", "data_outage": "Données absentes"}
+KIND_LABELS = {
+    "fr": {"finding": "Nouveaux constats", "comfort": "Inconfort en occupation",
+           "flex_event": "Effacements demandés", "data_outage": "Données absentes"},
+    "en": {"finding": "New findings", "comfort": "Discomfort while occupied",
+           "flex_event": "Load shedding requested", "data_outage": "Missing data"}}
+# The words of an e-mail, in the recipient's language (``account.lang``).
+MAIL_TEXT = {
+    "fr": {"day": "%d/%m/%Y", "hello": "Bonjour {name},",
+           "digest_subject": "[sobriete] Résumé du {day} : {n} alerte{s}",
+           "digest_intro": "Voici le résumé quotidien des alertes du {day}.",
+           "several": "{n} nouvelles alertes",
+           "intro": "De nouvelles alertes concernent vos bâtiments.",
+           "more": "… et {n} autres : voir le tableau de bord ({base}/).",
+           "board": "Tableau de bord", "prefs": "préférences d'alerte",
+           "prefs_what": "immédiat, résumé quotidien ou rien, par type", "colon": " :"},
+    "en": {"day": "%Y-%m-%d", "hello": "Hello {name},",
+           "digest_subject": "[sobriete] Digest of {day}: {n} alert{s}",
+           "digest_intro": "Here is the daily digest of the alerts of {day}.",
+           "several": "{n} new alerts",
+           "intro": "New alerts concern your buildings.",
+           "more": "… and {n} more: see the dashboard ({base}/).",
+           "board": "Dashboard", "prefs": "alert preferences",
+           "prefs_what": "immediate, daily digest or none, per kind", "colon": ":"}}
 MAX_PER_KIND = 30  # an e-mail lists at most this many events of a kind, then points to the board
 # One run at a time in this process: two overlapping runs would both see an event as unsent.
 _RUN_LOCK = threading.Lock()
@@ -76,6 +97,7 @@ class Recipient:
     display_name: str
     email: str
     modes: dict[str, str]
+    lang: str = "fr"  # of the e-mails
 
 
 @dataclass
@@ -135,7 +157,7 @@ def set_preferences(store: Store, account_id: int, modes: dict[str, str]) -> dic
 def recipients(conn: Connection) -> list[Recipient]:
     """Active accounts with an e-mail address and at least one grant."""
     a, g = S.account.c, S.account_grant.c
-    accounts = conn.execute(select(a.id, a.login, a.display_name, a.email).where(
+    accounts = conn.execute(select(a.id, a.login, a.display_name, a.email, a.lang).where(
         a.active.is_(True), a.email.is_not(None)).order_by(a.id)).all()
     grants: dict[int, list[Grant]] = {}
     ids = [x.id for x in accounts]
@@ -145,7 +167,7 @@ def recipients(conn: Connection) -> list[Recipient]:
             grants.setdefault(aid, []).append(Grant(Role(role), Scope(ScopeLevel(lvl), code)))
     modes = _modes(conn, ids)
     return [Recipient(Principal(x.id, x.login, tuple(grants[x.id])), x.display_name, x.email,
-                      modes[x.id]) for x in accounts if grants.get(x.id)]
+                      modes[x.id], x.lang) for x in accounts if grants.get(x.id)]
 
 
 def _already_sent(conn: Connection, account_ids: list[int], events: list[AlertEvent],
@@ -177,41 +199,47 @@ def _first(events: list[AlertEvent]) -> list[AlertEvent]:
 
 def compose(r: Recipient, events: list[AlertEvent], settings: MailSettings, channel: str,
             day: date | None = None) -> EmailMessage:
-    """A French e-mail (plain text and HTML) listing ``events`` by kind, with links."""
+    """An e-mail (plain text and HTML) in the recipient's language, listing ``events`` by
+    kind, with links."""
+    lang = r.lang if r.lang in MAIL_TEXT else "fr"
+    w, kinds, en = MAIL_TEXT[lang], KIND_LABELS[lang], lang == "en"
     base = settings.public_url.rstrip("/")
     n = len(events)
     if channel == "digest":
-        subject = f"[sobriete] Résumé du {day:%d/%m/%Y} : {n} alerte{'s' * (n > 1)}"
-        intro = f"Voici le résumé quotidien des alertes du {day:%d/%m/%Y}."
+        when = f"{day:{w['day']}}"
+        subject = w["digest_subject"].format(day=when, n=n, s="s" * (n > 1))
+        intro = w["digest_intro"].format(day=when)
     else:
-        first = events[0].title_fr if n == 1 else f"{n} nouvelles alertes"
-        subject = f"[sobriete] {first}"
-        intro = "De nouvelles alertes concernent vos bâtiments."
-    text = [f"Bonjour {r.display_name},", "", intro, ""]
-    parts = [f"<p>Bonjour {html.escape(r.display_name)},</p><p>{html.escape(intro)}</p>"]
+        first = events[0].title_en if en else events[0].title_fr
+        subject = f"[sobriete] {first if n == 1 else w['several'].format(n=n)}"
+        intro = w["intro"]
+    hello = w["hello"].format(name=r.display_name)
+    text = [hello, "", intro, ""]
+    parts = [f"<p>{html.escape(hello)}</p><p>{html.escape(intro)}</p>"]
     for kind in KINDS:
         mine = [e for e in events if e.kind == kind]
         if not mine:
             continue
-        text += [f"== {KIND_FR[kind]} ({len(mine)}) =="]
-        parts.append(f"<h3>{html.escape(KIND_FR[kind])} ({len(mine)})</h3><ul>")
+        text += [f"== {kinds[kind]} ({len(mine)}) =="]
+        parts.append(f"<h3>{html.escape(kinds[kind])} ({len(mine)})</h3><ul>")
         for e in _first(mine):
             link = f"{base}/batiments/{e.building_code}"
-            text += [f"- {e.title_fr}", f"  {e.detail_fr}", f"  {link}", ""]
-            parts.append(f'<li><a href="{html.escape(link)}">{html.escape(e.title_fr)}</a>'
-                         f"<br>{html.escape(e.detail_fr)}</li>")
+            title, detail = (e.title_en, e.detail_en) if en else (e.title_fr, e.detail_fr)
+            text += [f"- {title}", f"  {detail}", f"  {link}", ""]
+            parts.append(f'<li><a href="{html.escape(link)}">{html.escape(title)}</a>'
+                         f"<br>{html.escape(detail)}</li>")
         if len(mine) > MAX_PER_KIND:
-            more = (f"… et {len(mine) - MAX_PER_KIND} autres : voir le tableau de bord "
-                    f"({base}/).")
+            more = w["more"].format(n=len(mine) - MAX_PER_KIND, base=base)
             text += [more, ""]
             parts.append(f"<li>{html.escape(more)}</li>")
         parts.append("</ul>")
-    footer = ("Tableau de bord : " + base + "/ — vos préférences d'alerte (immédiat, résumé "
-              "quotidien ou rien, par type) : " + base + "/api/v1/me/alerts")
-    text += ["--", footer]
-    parts.append(f'<hr><p><a href="{html.escape(base)}/">Tableau de bord</a> — préférences '
-                 f'd\'alerte : <a href="{html.escape(base)}/api/v1/me/alerts">'
-                 "immédiat, résumé quotidien ou rien, par type</a>.</p>")
+    prefs = f"{base}/api/v1/me/alerts"
+    colon = w["colon"]
+    text += ["--", f"{w['board']}{colon} {base}/ — {w['prefs']} ({w['prefs_what']}){colon} "
+                   f"{prefs}"]
+    parts.append(f'<hr><p><a href="{html.escape(base)}/">{w["board"]}</a> — '
+                 f'<a href="{html.escape(prefs)}">{html.escape(w["prefs"])}</a>{colon} '
+                 f"{html.escape(w['prefs_what'])}.</p>")
     msg = EmailMessage()
     msg["Subject"] = subject
     msg["From"] = settings.smtp_from
@@ -219,7 +247,7 @@ def compose(r: Recipient, events: list[AlertEvent], settings: MailSettings, chan
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain="sobriete")
     msg.set_content("\n".join(text))
-    msg.add_alternative('<!doctype html><html lang="fr"><head><meta charset="utf-8">'
+    msg.add_alternative(f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
                         "<style>li{margin-bottom:.6em}</style></head><body>"
                         + "".join(parts) + "</body></html>", subtype="html")
     return msg

@@ -24,10 +24,12 @@ router = APIRouter(tags=["alerts"])
 Who = Annotated[Principal, Depends(principal)]
 Mode = Literal["immediate", "digest", "off"]
 Kind = Literal["finding", "comfort", "flex_event", "data_outage"]
+Lang = Literal["fr", "en"]
 
 
 class AlertPrefsOut(BaseModel):
     email: str | None = Field(description="adresse où partent les alertes (None : aucune)")
+    lang: Lang = Field(description="langue des e-mails / language of the e-mails")
     preferences: dict[Kind, Mode]
     defaults: dict[Kind, Mode]
     smtp_configured: bool  # False: nothing is e-mailed, alerts are only listed here
@@ -36,6 +38,7 @@ class AlertPrefsOut(BaseModel):
 class AlertPrefsIn(BaseModel):
     email: str | None = Field(None, description="nouvelle adresse (null : ne plus rien "
                                                 "recevoir) ; absent : inchangée")
+    lang: Lang | None = Field(None, description="fr ou en ; absent : inchangée")
     preferences: dict[Kind, Mode] = Field(default_factory=dict)
 
 
@@ -52,7 +55,7 @@ def _prefs(request: Request, who: Principal) -> AlertPrefsOut:
     store = get_store(request)
     with store.read() as conn:
         acc = account_by_id(conn, who.account_id)
-    return AlertPrefsOut(email=acc.email if acc else None,
+    return AlertPrefsOut(email=acc.email if acc else None, lang=acc.lang if acc else "fr",
                          preferences=AL.preferences(store, who.account_id),
                          defaults=AL.DEFAULT_MODES,
                          smtp_configured=bool(request.app.state.settings.smtp_host))
@@ -65,7 +68,8 @@ def get_my_alerts(request: Request, who: Who) -> AlertPrefsOut:
 
 
 @router.put("/me/alerts", response_model=AlertPrefsOut, openapi_extra=access("read", example={
-                "body": {"preferences": {"finding": "digest", "comfort": "immediate"}}}),
+                "body": {"lang": "en",
+                         "preferences": {"finding": "digest", "comfort": "immediate"}}}),
             summary="Changer mes préférences d'alerte / change my alert preferences")
 def put_my_alerts(body: AlertPrefsIn, request: Request, who: Who) -> AlertPrefsOut:
     store = get_store(request)
@@ -75,6 +79,8 @@ def put_my_alerts(body: AlertPrefsIn, request: Request, who: Who) -> AlertPrefsO
         except AccessError as exc:
             raise HTTPException(422, f"{exc}: give an address such as "
                                      "prenom.nom@mairie.fr, or null for none") from None
+    if body.lang is not None:
+        A.set_lang(store, who.account_id, body.lang)
     AL.set_preferences(store, who.account_id, dict(body.preferences))
     return _prefs(request, who)
 

@@ -21,6 +21,7 @@ class AccountRow:
     active: bool
     created_at: datetime
     email: str | None = None
+    lang: str = "fr"  # of its e-mails
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ class TokenRow:
 
 def _account(r) -> AccountRow:
     return AccountRow(r["id"], r["login"], r["display_name"], r["password_hash"],
-                      r["oidc_subject"], bool(r["active"]), r["created_at"], r["email"])
+                      r["oidc_subject"], bool(r["active"]), r["created_at"], r["email"],
+                      r["lang"])
 
 
 def login_exists(conn: Connection, login: str) -> bool:
@@ -146,7 +148,8 @@ def list_accounts(conn: Connection) -> list[AccountRow]:
 
 
 def update_account(conn: Connection, account_id: int, **values) -> bool:
-    """Set ``active``, ``email`` or ``display_name``; False when no such account."""
+    """Set ``active``, ``email``, ``display_name`` or ``lang``; False when no such
+    account."""
     res = conn.execute(update(S.account).where(S.account.c.id == account_id).values(**values))
     return res.rowcount > 0
 

@@ -423,6 +423,7 @@ account = Table(
     Column("active", Boolean, nullable=False),
     Column("created_at", _tz(), nullable=False),
     Column("email", String(320)),  # where alerts go (migration 0008); None: no e-mail
+    Column("lang", String(2), nullable=False, server_default="fr"),  # of its e-mails (0014)
 )
 account_grant = Table(
     "account_grant", metadata,
