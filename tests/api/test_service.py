@@ -41,7 +41,11 @@ def test_a_store_behind_its_code_is_degraded(sqlite_url):
     command.downgrade(_alembic_config(sqlite_url), "0005")
     with TestClient(create_app(ServiceSettings(db_url=sqlite_url), store=store)) as client:
         doc = client.get("/health").json()
+        # a request the database cannot answer (here: no token table yet) is a retryable 503
+        r = client.get("/api/v1/buildings", headers={"Authorization": "Bearer x"})
     assert doc["status"] == "degraded" and doc["schema_revision"] == "0005"
+    assert (r.status_code, r.headers["retry-after"]) == (503, "1")
+    assert r.json()["type"].endswith("/store-unavailable") and "/health" in r.json()["detail"]
     store.close()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -208,3 +210,34 @@ def test_communes_keep_their_building_count_across_imports(any_store_url):
 def test_bad_url_is_a_typed_error(tmp_path):
     with pytest.raises(StoreError):
         open_store("notadb:///x")
+
+
+def test_a_pooled_connection_the_server_closed_is_replaced_after_idling(pg_url, monkeypatch):
+    import psycopg
+    from sqlalchemy.exc import OperationalError as SAOperationalError
+
+    from sobriete.services.store import engine as E
+
+    store = open_store(pg_url)
+    store.engine.dispose()
+
+    def backend_killed() -> None:
+        with store.read() as c:  # the pool's one connection, killed behind its back
+            pid = c.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        time.sleep(0.2)
+
+    def answers() -> int:
+        with store.read() as c:
+            return c.exec_driver_sql("SELECT 1").scalar_one()
+
+    backend_killed()
+    monkeypatch.setattr(E, "PING_AFTER_IDLE_S", 0.0)  # it has idled long enough: pinged
+    assert answers() == 1
+    backend_killed()
+    monkeypatch.setattr(E, "PING_AFTER_IDLE_S", 3600.0)  # used a moment ago: not pinged
+    with pytest.raises(SAOperationalError):
+        answers()
+    assert answers() == 1  # the failure invalidated the pool: a new connection
+    store.close()

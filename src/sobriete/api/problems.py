@@ -3,20 +3,26 @@ detail a person can act on, in the service's language when the error carries bot
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from sobriete.domain.errors import InputError, SobrieteError, StoreError
+
+log = logging.getLogger("sobriete.api")
 
 PROBLEM = "application/problem+json"
 _TYPE = "https://sobriete.example/problems/"  # documented in docs/api.md
 
 
-def problem(status: int, kind: str, title: str, detail: str, **extra) -> JSONResponse:
+def problem(status: int, kind: str, title: str, detail: str, *,
+            headers: dict[str, str] | None = None, **extra) -> JSONResponse:
     body = {"type": _TYPE + kind, "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
 PROBLEM_SCHEMA = {
@@ -114,6 +120,17 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StoreError)
     async def _store(_req: Request, exc: StoreError) -> JSONResponse:
         return problem(503, "store-unavailable", "Store unavailable", str(exc))
+
+    @app.exception_handler(OperationalError)
+    async def _database(req: Request, exc: OperationalError) -> JSONResponse:
+        # The database could not answer: its connection lost in a restart (the pool then
+        # lets go of its connections and the next request opens new ones), or busy, or
+        # behind the code. Told to the person as retryable; the cause goes to the log.
+        log.error("database error", extra={"path": req.url.path, "error": str(exc.orig)})
+        return problem(503, "store-unavailable", "Store unavailable",
+                       "the database could not answer this request: try again in a moment; "
+                       "if it keeps failing, check the database server and /health",
+                       headers={"Retry-After": "1"})
 
     @app.exception_handler(SobrieteError)
     async def _domain(_req: Request, exc: SobrieteError) -> JSONResponse:
