@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+LANGS = ("fr", "en")  # the order of every (français, English) pair
+
 LABELS: dict[str, tuple[str, str]] = {
     # key: (français, English)
     "title": ("Synthèse des données énergétiques", "Energy data summary"),

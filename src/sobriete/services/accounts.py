@@ -28,6 +28,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy.exc import IntegrityError
 
 from sobriete.domain.access import AccessError, Grant, Principal, Role, Scope, ScopeLevel
+from sobriete.reporting.i18n import LANGS
 from sobriete.services.store import Store
 from sobriete.services.store import accounts as Q
 
@@ -294,13 +295,17 @@ def list_accounts(store: Store) -> list[tuple[Q.AccountRow, Principal]]:
         return [(a, _principal(conn, a.id, a.login)) for a in Q.list_accounts(conn)]
 
 
+def _update(conn, account_id: int, **values) -> None:
+    if not Q.update_account(conn, account_id, **values):
+        raise UnknownAccountError(f"no account of id {account_id}")
+
+
 @_forgets_principals
 def set_active(store: Store, account_id: int, active: bool) -> None:
     """Deactivate (or reactivate) an account. Deactivating also revokes its tokens, so that
     an open session ends at once rather than at its expiry."""
     with store.engine.begin() as conn:
-        if not Q.update_account(conn, account_id, active=active):
-            raise UnknownAccountError(f"no account of id {account_id}")
+        _update(conn, account_id, active=active)
         if not active:
             Q.revoke_all_tokens(conn, account_id, _now())
 
@@ -309,11 +314,7 @@ def set_email(store: Store, account_id: int, email: str | None) -> None:
     if email is not None and ("@" not in email or email.strip() != email or len(email) > 320):
         raise AccessError(f"not an e-mail address: {email!r}")
     with store.engine.begin() as conn:
-        if not Q.update_account(conn, account_id, email=email):
-            raise UnknownAccountError(f"no account of id {account_id}")
-
-
-LANGS = ("fr", "en")
+        _update(conn, account_id, email=email)
 
 
 def set_lang(store: Store, account_id: int, lang: str) -> None:
@@ -321,8 +322,7 @@ def set_lang(store: Store, account_id: int, lang: str) -> None:
     if lang not in LANGS:
         raise AccessError(f"unknown language {lang!r}: {' or '.join(LANGS)}")
     with store.engine.begin() as conn:
-        if not Q.update_account(conn, account_id, lang=lang):
-            raise UnknownAccountError(f"no account of id {account_id}")
+        _update(conn, account_id, lang=lang)
 
 
 def tokens(store: Store, account_id: int) -> list[Q.TokenRow]:

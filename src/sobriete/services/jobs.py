@@ -89,6 +89,13 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON-able")
 
 
+def _owned_by(owners: list[int | None]):
+    """Jobs of these account ids, None standing for the scheduler's (no owner)."""
+    owner = S.job.c.owner_account_id
+    return or_(owner.in_([o for o in owners if o is not None]),
+               *([owner.is_(None)] if None in owners else []))
+
+
 class JobRegistry:
     """``submit`` work, then ``get`` its state, from this process or any other on the same
     store. The newest ``keep`` finished jobs are kept (older ones are deleted at submit)."""
@@ -241,11 +248,7 @@ class JobRegistry:
         None for the scheduler's jobs, which have no owner); every job when ``owners`` is
         None. Filtered and paged in SQL: a job keeps its result document."""
         j = S.job.c
-        where = []
-        if owners is not None:
-            ids = [o for o in owners if o is not None]
-            where.append(or_(j.owner_account_id.in_(ids),
-                             *([j.owner_account_id.is_(None)] if None in owners else [])))
+        where = [] if owners is None else [_owned_by(owners)]
         q = one_page(select(S.job).where(*where).order_by(j.created_at.desc(), j.id),
                      limit, offset)
         with self._store.read() as conn:
@@ -259,11 +262,9 @@ class JobRegistry:
         """When the newest kept job of ``kind`` of that owner (None: the scheduler's) was
         created; None when there is none."""
         j = S.job.c
-        owner = (j.owner_account_id.is_(None) if owner_account_id is None
-                 else j.owner_account_id == owner_account_id)
         with self._store.read() as conn:
-            return conn.execute(select(func.max(j.created_at)).where(j.kind == kind, owner)
-                                ).scalar_one()
+            return conn.execute(select(func.max(j.created_at)).where(
+                j.kind == kind, _owned_by([owner_account_id]))).scalar_one()
 
     def wait(self, job_id: str, timeout_s: float = 60.0) -> Job | None:
         """Block until the job ends (tests, the CLI)."""

@@ -59,17 +59,18 @@ def _at(hhmm: str) -> dict[str, int]:
     return {"hour": int(h), "minute": int(m)}
 
 
+def _daily(hhmm: str, tz: ZoneInfo) -> CronTrigger:
+    return CronTrigger(**_at(hhmm), timezone=tz)
+
+
 def missed(last: datetime | None, hhmm: str, tz: ZoneInfo, now: datetime) -> bool:
-    """Whether the daily time ``hhmm`` (local) came after ``last`` (the newest run the
-    scheduler started) and up to ``now``. Never when it has not run yet: a new store has
-    nothing to catch up."""
+    """Whether the daily trigger at ``hhmm`` (local) fired after ``last`` (the newest run the
+    scheduler started, a moment after its own firing) and by ``now``. Never when it has not
+    run yet: a new store has nothing to catch up."""
     if last is None:
         return False
-    local = now.astimezone(tz)
-    at = local.replace(**_at(hhmm), second=0, microsecond=0)
-    if at > local:
-        at -= timedelta(days=1)  # wall-clock arithmetic: still hhmm across a DST change
-    return last < at
+    due = _daily(hhmm, tz).get_next_fire_time(None, last + timedelta(seconds=1))
+    return due is not None and due <= now
 
 
 def _free_name(folder: Path, name: str) -> Path:
@@ -183,13 +184,12 @@ def start(store: Store, settings, jobs: JobRegistry, *, paused: bool = False,
     late = missed(last, settings.daily_analysis_at, tz, datetime.now(tz))
     if late:
         log.warning("daily analysis missed while the service was down: running it now")
-    sched.add_job(_logged("daily_analysis", analysis), CronTrigger(
-        **_at(settings.daily_analysis_at), timezone=tz), id="daily_analysis",
-        name="analyse quotidienne (diagnostic, état du parc, alertes)",
-        next_run_time=datetime.now(tz) if late else undefined)
-    sched.add_job(_logged("alert_digest", lambda: send_digest(store, settings)), CronTrigger(
-        **_at(settings.digest_at), timezone=tz), id="alert_digest",
-        name="résumé quotidien des alertes")
+    sched.add_job(_logged("daily_analysis", analysis), _daily(settings.daily_analysis_at, tz),
+                  id="daily_analysis", name="analyse quotidienne (diagnostic, état du parc, "
+                  "alertes)", next_run_time=datetime.now(tz) if late else undefined)
+    sched.add_job(_logged("alert_digest", lambda: send_digest(store, settings)),
+                  _daily(settings.digest_at, tz), id="alert_digest",
+                  name="résumé quotidien des alertes")
     sched.add_job(_logged("immediate_alerts", lambda: send_immediate(store, settings)),
                   IntervalTrigger(minutes=15, timezone=tz), id="immediate_alerts",
                   name="alertes immédiates")

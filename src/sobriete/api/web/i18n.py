@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from sobriete.reporting.i18n import LANGS
+
 LANG_COOKIE = "sobriete_lang"
-LANGS = ("fr", "en")
 
 LABELS: dict[str, tuple[str, str]] = {
     "app": ("Sobriété énergétique", "Energy sobriety"),
